@@ -1,0 +1,16 @@
+//! mcp-catalogue: catalogue the tools MCP servers expose, judge their risk,
+//! recommend gateway policies and publish a static site.
+//!
+//! Pipeline (data flows one way):
+//! `source` → `mcp` → `expand` → `store` → `classify` → `policy` / `site`.
+//! Only the commands in `main.rs` / `crawl.rs` know the order.
+
+pub mod classify;
+pub mod crawl;
+pub mod expand;
+pub mod mcp;
+pub mod model;
+pub mod policy;
+pub mod site;
+pub mod source;
+pub mod store;
