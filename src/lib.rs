@@ -8,9 +8,11 @@
 pub mod classify;
 pub mod crawl;
 pub mod expand;
+// pub mod history; (wip)
 pub mod mcp;
 pub mod model;
 pub mod policy;
 pub mod site;
 pub mod source;
 pub mod store;
+pub mod synth;

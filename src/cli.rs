@@ -1,0 +1,199 @@
+//! Command-line definitions only (clap). Turned once into settings in `main`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-catalogue", version, about = "Catalogue the tools MCP servers expose, judge their risk, recommend gateway policies, publish a static site.")]
+pub struct Cli {
+    /// The catalogue database.
+    #[arg(long, global = true, default_value = "catalogue.db")]
+    pub db: PathBuf,
+    /// The servers file (`mcpServers` format).
+    #[arg(long, global = true, default_value = "data/servers.json")]
+    pub servers: PathBuf,
+    /// The rules directory (classification rules, expanders/, policy.toml).
+    #[arg(long, global = true, default_value = "rules")]
+    pub rules: PathBuf,
+    /// More logging on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect to every configured server, list (and expand) its tools, store and classify them.
+    Crawl(CrawlArgs),
+    /// Every current tool with its verdict, as JSON or CSV on stdout.
+    Export {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// Include tools that servers no longer list.
+        #[arg(long)]
+        include_removed: bool,
+    },
+    /// Each configured server, its last crawl's outcome, tool count and time.
+    Servers {
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Re-classify the stored catalogue with the current rules (no crawl).
+    Classify,
+    /// Print a tool's verdict with the rules and evidence behind it.
+    Explain {
+        tool: String,
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// Write the recommended gateway policy (or `policy check` a call against one).
+    #[command(args_conflicts_with_subcommands = true)]
+    Policy {
+        #[command(subcommand)]
+        check: Option<PolicyCommand>,
+        #[command(flatten)]
+        args: PolicyArgs,
+    },
+    /// Write the static documentation site.
+    Site {
+        #[arg(long, default_value = "site")]
+        out: PathBuf,
+        /// Absolute base URL for sitemap.xml (relative URLs without it).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// The nightly job: crawl + classify + policies + site, and a summary of what changed.
+    Refresh(RefreshArgs),
+    /// Tools added, removed and changed since a run or date.
+    Changes {
+        /// A run id, or an RFC 3339 date/time (default: the run before the last).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ChangesFormat,
+    },
+    /// Acknowledge a changed tool definition (clears `definition-changed`).
+    Ack {
+        /// Tool name (omit with --run or --all).
+        tool: Option<String>,
+        #[arg(long)]
+        server: Option<String>,
+        /// Acknowledge every change of this run.
+        #[arg(long)]
+        run: Option<i64>,
+        /// Acknowledge every changed tool.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Fold shard databases into --db.
+    Merge {
+        #[arg(required = true)]
+        dbs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CrawlArgs {
+    /// Crawl only these servers (repeatable).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Servers crawled at once.
+    #[arg(long, default_value_t = 16)]
+    pub jobs: usize,
+    /// Overall deadline per server, in seconds (a server's own `timeout` wins).
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Exit 1 unless every server succeeded.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run stdio servers under bubblewrap: no network, read-only filesystem.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Crawl only shard K of N (e.g. 2/4), by a stable hash of server names.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Give up waiting for another crawl's lock on the database after this many seconds.
+    #[arg(long, default_value_t = 3600.0)]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub crawl: CrawlArgs,
+    #[arg(long, default_value = "policies")]
+    pub policy_dir: PathBuf,
+    #[arg(long, default_value = "site")]
+    pub site_dir: PathBuf,
+    /// Exit 3 when any tool definition changed.
+    #[arg(long)]
+    pub fail_on_change: bool,
+    /// Pin rules to tool definition hashes.
+    #[arg(long)]
+    pub pin: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PolicyArgs {
+    /// Only these servers (repeatable); default all.
+    #[arg(long)]
+    pub server: Vec<String>,
+    /// One file covering the chosen servers (default: one file per server in policies/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Directory for per-server files when --out is not given.
+    #[arg(long, default_value = "policies")]
+    pub dir: PathBuf,
+    /// Each rule carries the tool definition's hash.
+    #[arg(long)]
+    pub pin: bool,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: PolicyFormat,
+    /// User overrides merged over the generated rules (default rules/policy-overrides.json if present).
+    #[arg(long)]
+    pub overrides: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate one call as a gateway would. Exit 0 allow, 3 deny, 4 require_approval.
+    Check {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        tool: String,
+        /// The call's arguments as JSON.
+        #[arg(long)]
+        args: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ChangesFormat {
+    Text,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PolicyFormat {
+    Json,
+    Cedar,
+}
