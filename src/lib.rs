@@ -8,9 +8,10 @@
 pub mod classify;
 pub mod crawl;
 pub mod expand;
-// pub mod history; (wip)
+pub mod history;
 pub mod mcp;
 pub mod model;
+pub mod pipeline;
 pub mod policy;
 pub mod site;
 pub mod source;

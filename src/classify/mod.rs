@@ -1,1 +1,564 @@
-//! stub
+//! classify: judge what each tool can do — kind, category, risk, named
+//! signals with their evidence — from its name, title, description, input
+//! schema and annotations, using the data rules in `rules/*.toml`
+//! (formats in `rules/README.md`).
+//!
+//! The Rust side holds only the mechanism; every word, phrase and pattern is
+//! data, compiled once at load (verb maps, `RegexSet`s). Classification is
+//! pure: it never reads files, touches the network or the store, and it
+//! never names a particular server's tool.
+
+mod config;
+mod engine;
+mod tokenize;
+
+pub use tokenize::tokenize;
+
+use crate::model::{Category, Kind, Risk};
+use config::{
+    ComboRule, EffectFields, ObjectsFile, OverridesFile, ParamRule, ParamsFile, PatternRule,
+    PhrasesFile, SuspiciousFile, VerbsFile,
+};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The rule files this module owns, read from the rules directory. Anything
+/// else there (`policy.toml`, `policy-overrides.json`, `expanders/`) belongs
+/// to other stages and is never read here.
+pub const RULE_FILES: &[&str] = &[
+    "objects.toml",
+    "overrides.toml",
+    "params.toml",
+    "phrases.toml",
+    "suspicious.toml",
+    "verbs.toml",
+];
+
+/// The documented signal vocabulary (see `rules/README.md`). A rule naming
+/// any other signal is a load error, so a typo cannot invent a signal.
+pub const SIGNALS: &[&str] = &[
+    "destructive",
+    "irreversible",
+    "code-execution",
+    "credential-access",
+    "sensitive-data",
+    "privilege-change",
+    "service-disruption",
+    "network-change",
+    "network-egress",
+    "filesystem-access",
+    "bulk-operation",
+    "money-movement",
+    "requires-confirmation",
+    "annotation-conflict",
+    "suspicious-description",
+    "unsafe-name",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("failed to parse {path} at line {line}, column {column}: {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path} at line {line}, column {column}: rule \"{rule}\": {message}")]
+    Rule { path: PathBuf, line: usize, column: usize, rule: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Any,
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Force {
+    Weak,
+    Strong,
+}
+
+/// What a rule does when it fires.
+#[derive(Debug, Clone)]
+struct Effects {
+    /// `family.id`, e.g. `phrase.marked-destructive`: what `Reason::rule` shows.
+    id: String,
+    scope: Scope,
+    force: Option<Force>,
+    when_category: Vec<Category>,
+    category: Option<Category>,
+    risk: Option<Risk>,
+    signals: Vec<String>,
+}
+
+#[derive(Debug)]
+struct VerbGroup {
+    id: String,
+    class: Category,
+    risk: Option<Risk>,
+    signals: Vec<String>,
+    ambiguous: bool,
+}
+
+#[derive(Debug)]
+struct PatternRules {
+    set: RegexSet,
+    each: Vec<Regex>,
+    unless: Vec<Option<Regex>>,
+    effects: Vec<Effects>,
+}
+
+#[derive(Debug)]
+struct CompiledParam {
+    description: Option<Regex>,
+    tool_unless: Option<Regex>,
+    skip_types: Vec<String>,
+    effects: Effects,
+}
+
+#[derive(Debug)]
+struct CompiledCombo {
+    all_of: Vec<Vec<String>>,
+    description: Option<Regex>,
+    effects: Effects,
+}
+
+#[derive(Debug)]
+struct SuspiciousRules {
+    /// Run on text with non-ASCII folded to spaces.
+    folded: RegexSet,
+    folded_each: Vec<Regex>,
+    folded_ids: Vec<(String, Risk)>,
+    /// Run on the text as sent (only when it is not plain ASCII).
+    raw: RegexSet,
+    raw_each: Vec<Regex>,
+    raw_ids: Vec<(String, Risk)>,
+}
+
+#[derive(Debug)]
+struct Override {
+    id: String,
+    server: Regex,
+    tool: Regex,
+    kind: Kind,
+    category: Category,
+    risk: Risk,
+}
+
+/// Compiled classification rules. Build once with [`Rules::load`], then call
+/// [`Rules::classify`] for each tool.
+#[derive(Debug)]
+pub struct Rules {
+    hash: String,
+    preambles: Vec<Vec<String>>,
+    conjunctions: Vec<String>,
+    verb_groups: Vec<VerbGroup>,
+    /// word (or "word word") → verb group index
+    verbs: HashMap<String, usize>,
+    phrases: PatternRules,
+    objects: PatternRules,
+    params: Vec<CompiledParam>,
+    /// whole normalised name → param rule indices
+    param_names: HashMap<String, Vec<usize>>,
+    /// last token → param rule indices
+    param_last: HashMap<String, Vec<usize>>,
+    /// param rules checked on every property (description only)
+    param_any: Vec<usize>,
+    combos: Vec<CompiledCombo>,
+    suspicious: SuspiciousRules,
+    overrides: Vec<Override>,
+}
+
+/// Helpers for turning a rule file into compiled rules with good errors.
+struct Loader<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Loader<'a> {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ClassifyError> {
+        toml::from_str(self.text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(self.text, s.start))
+                .unwrap_or((0, 0));
+            ClassifyError::Parse {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    fn err(&self, rule: &str, message: impl Into<String>) -> ClassifyError {
+        let (line, column) = self.locate(rule);
+        ClassifyError::Rule {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            rule: rule.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Where the rule's `id = "..."` is written (1-based), or (0, 0).
+    fn locate(&self, rule: &str) -> (usize, usize) {
+        for quote in ['"', '\''] {
+            let needle = format!("{quote}{rule}{quote}");
+            let mut from = 0;
+            while let Some(pos) = self.text[from..].find(&needle) {
+                let at = from + pos;
+                let line_start = self.text[..at].rfind('\n').map_or(0, |p| p + 1);
+                let before = self.text[line_start..at].trim();
+                if before.starts_with("id") && before.ends_with('=') {
+                    return line_col(self.text, at);
+                }
+                from = at + needle.len();
+            }
+        }
+        (0, 0)
+    }
+
+    fn regex(&self, rule: &str, pattern: &str) -> Result<Regex, ClassifyError> {
+        RegexBuilder::new(pattern)
+            .size_limit(1 << 24)
+            .build()
+            .map_err(|e| self.err(rule, format!("bad pattern: {e}")))
+    }
+
+    fn set(&self, patterns: &[&str]) -> Result<RegexSet, ClassifyError> {
+        RegexSetBuilder::new(patterns)
+            .size_limit(1 << 26)
+            .dfa_size_limit(1 << 26)
+            .build()
+            .map_err(|e| self.err("", format!("cannot compile pattern set: {e}")))
+    }
+
+    fn category(&self, rule: &str, s: &str) -> Result<Category, ClassifyError> {
+        parse_category(s).ok_or_else(|| {
+            self.err(rule, format!("unknown category \"{s}\" (read, write, execute, destructive, financial)"))
+        })
+    }
+
+    fn risk(&self, rule: &str, s: &str) -> Result<Risk, ClassifyError> {
+        parse_risk(s).ok_or_else(|| self.err(rule, format!("unknown risk \"{s}\" (low, medium, high, critical)")))
+    }
+
+    fn signals(&self, rule: &str, signals: &[String]) -> Result<Vec<String>, ClassifyError> {
+        for s in signals {
+            if !SIGNALS.contains(&s.as_str()) {
+                return Err(self.err(rule, format!("unknown signal \"{s}\" (see SIGNALS in rules/README.md)")));
+            }
+        }
+        Ok(signals.to_vec())
+    }
+
+    fn effects(&self, family: &str, id: &str, f: EffectFields<'_>) -> Result<Effects, ClassifyError> {
+        if id.is_empty() {
+            return Err(self.err(id, "empty id"));
+        }
+        let scope = match f.scope.unwrap_or("any") {
+            "any" => Scope::Any,
+            "read" => Scope::Read,
+            "write" => Scope::Write,
+            s => return Err(self.err(id, format!("unknown scope \"{s}\" (any, read, write)"))),
+        };
+        let force = match f.forces_write {
+            None => None,
+            Some("strong") => Some(Force::Strong),
+            Some("weak") => Some(Force::Weak),
+            Some(s) => return Err(self.err(id, format!("unknown forces_write \"{s}\" (strong, weak)"))),
+        };
+        let when_category = f
+            .when_category
+            .iter()
+            .map(|c| self.category(id, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let category = f.category.map(|c| self.category(id, c)).transpose()?;
+        if category == Some(Category::Read) {
+            return Err(self.err(id, "a rule cannot set category read (kind decides that)"));
+        }
+        if !when_category.is_empty() && (category.is_some() || force.is_some()) {
+            return Err(self.err(id, "a when_category rule may not set category or forces_write"));
+        }
+        if force.is_some() && scope == Scope::Read {
+            return Err(self.err(id, "forces_write contradicts scope = \"read\""));
+        }
+        Ok(Effects {
+            id: format!("{family}.{id}"),
+            scope,
+            force,
+            when_category,
+            category,
+            risk: f.risk.map(|r| self.risk(id, r)).transpose()?,
+            signals: self.signals(id, f.signals)?,
+        })
+    }
+
+    fn pattern_rules(&self, family: &str, rules: &[PatternRule]) -> Result<PatternRules, ClassifyError> {
+        let mut each = Vec::new();
+        let mut unless = Vec::new();
+        let mut effects = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in rules {
+            if !seen.insert(r.id.as_str()) {
+                return Err(self.err(&r.id, "duplicate id"));
+            }
+            each.push(self.regex(&r.id, &r.pattern)?);
+            unless.push(r.unless.as_deref().map(|u| self.regex(&r.id, u)).transpose()?);
+            effects.push(self.effects(family, &r.id, r.effects())?);
+        }
+        let pats: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+        Ok(PatternRules { set: self.set(&pats)?, each, unless, effects })
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |p| before[p + 1..].chars().count()) + 1;
+    (line, column)
+}
+
+pub(crate) fn parse_category(s: &str) -> Option<Category> {
+    Some(match s {
+        "read" => Category::Read,
+        "write" => Category::Write,
+        "execute" => Category::Execute,
+        "destructive" => Category::Destructive,
+        "financial" => Category::Financial,
+        _ => return None,
+    })
+}
+
+pub(crate) fn parse_risk(s: &str) -> Option<Risk> {
+    Some(match s {
+        "low" => Risk::Low,
+        "medium" => Risk::Medium,
+        "high" => Risk::High,
+        "critical" => Risk::Critical,
+        _ => return None,
+    })
+}
+
+/// A shell-style glob (`*`, `?`) as an anchored regex.
+fn glob_regex(glob: &str) -> String {
+    let mut re = String::from("^");
+    for c in glob.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    re
+}
+
+impl Rules {
+    /// Load and compile the classification rule files ([`RULE_FILES`]) from
+    /// `dir`. Every other file in `dir` is ignored.
+    pub fn load(dir: &Path) -> Result<Rules, ClassifyError> {
+        let mut texts = Vec::new();
+        for name in RULE_FILES {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path).map_err(|source| ClassifyError::Read { path: path.clone(), source })?;
+            texts.push((path, text));
+        }
+        Rules::from_texts(&texts)
+    }
+
+    /// Compile rules from `(path, content)` pairs, one for each name in
+    /// [`RULE_FILES`] (matched by file name).
+    pub fn from_texts(files: &[(PathBuf, String)]) -> Result<Rules, ClassifyError> {
+        let get = |name: &str| -> Result<Loader<'_>, ClassifyError> {
+            files
+                .iter()
+                .find(|(p, _)| p.file_name().and_then(|n| n.to_str()) == Some(name))
+                .map(|(p, t)| Loader { path: p.as_path(), text: t.as_str() })
+                .ok_or_else(|| ClassifyError::Read {
+                    path: PathBuf::from(name),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "rule file missing"),
+                })
+        };
+
+        let mut sorted: Vec<&(PathBuf, String)> = files.iter().collect();
+        sorted.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+        let mut h = Sha256::new();
+        for (p, t) in sorted {
+            h.update(p.file_name().and_then(|n| n.to_str()).unwrap_or("").as_bytes());
+            h.update([0u8]);
+            h.update(t.as_bytes());
+            h.update([0u8]);
+        }
+        let hash = hex::encode(h.finalize());
+
+        // verbs.toml
+        let l = get("verbs.toml")?;
+        let vf: VerbsFile = l.parse()?;
+        let mut verb_groups = Vec::new();
+        let mut verbs = HashMap::new();
+        for g in &vf.verb {
+            let class = l.category(&g.id, &g.class)?;
+            let idx = verb_groups.len();
+            for w in &g.words {
+                let w = w.trim().to_lowercase();
+                if w.is_empty() || w.split(' ').count() > 2 {
+                    return Err(l.err(&g.id, format!("verb \"{w}\" must be one or two words")));
+                }
+                if let Some(prev) = verbs.insert(w.clone(), idx) {
+                    let prev: &VerbGroup = &verb_groups[prev];
+                    return Err(l.err(&g.id, format!("verb \"{w}\" is already in group \"{}\"", prev.id)));
+                }
+            }
+            verb_groups.push(VerbGroup {
+                id: format!("verb.{}", g.id),
+                class,
+                risk: g.risk.as_deref().map(|r| l.risk(&g.id, r)).transpose()?,
+                signals: l.signals(&g.id, &g.signals)?,
+                ambiguous: g.ambiguous,
+            });
+        }
+        let preambles = vf.preambles.iter().map(|p| tokenize(p)).filter(|t| !t.is_empty()).collect();
+        let conjunctions = vf.conjunctions.iter().map(|c| c.to_lowercase()).collect();
+
+        // phrases.toml, objects.toml
+        let l = get("phrases.toml")?;
+        let pf: PhrasesFile = l.parse()?;
+        let phrases = l.pattern_rules("phrase", &pf.phrase)?;
+        let l = get("objects.toml")?;
+        let of: ObjectsFile = l.parse()?;
+        let objects = l.pattern_rules("object", &of.object)?;
+
+        // params.toml
+        let l = get("params.toml")?;
+        let paf: ParamsFile = l.parse()?;
+        let mut params = Vec::new();
+        let mut param_names: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut param_last: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut param_any = Vec::new();
+        for (i, r) in paf.param.iter().enumerate() {
+            let ParamRule { id, names, last, description, skip_types, tool_unless, .. } = r;
+            if names.is_empty() && last.is_empty() {
+                if description.is_none() {
+                    return Err(l.err(id, "needs names, last or description"));
+                }
+                param_any.push(i);
+            }
+            for n in names {
+                param_names.entry(normalise_param(n)).or_default().push(i);
+            }
+            for n in last {
+                param_last.entry(n.to_lowercase()).or_default().push(i);
+            }
+            params.push(CompiledParam {
+                description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                tool_unless: tool_unless.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                skip_types: skip_types.clone(),
+                effects: l.effects("param", id, r.effects())?,
+            });
+        }
+        let mut combos = Vec::new();
+        for r in &paf.combo {
+            let ComboRule { id, all_of, description, .. } = r;
+            if all_of.len() < 2 || all_of.iter().any(|g| g.is_empty()) {
+                return Err(l.err(id, "all_of needs at least two non-empty groups"));
+            }
+            combos.push(CompiledCombo {
+                all_of: all_of.iter().map(|g| g.iter().map(|n| normalise_param(n)).collect()).collect(),
+                description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                effects: l.effects("param", id, r.effects())?,
+            });
+        }
+
+        // suspicious.toml
+        let l = get("suspicious.toml")?;
+        let sf: SuspiciousFile = l.parse()?;
+        let (mut fp, mut fe, mut fi, mut rp, mut re, mut ri) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for r in &sf.pattern {
+            let risk = r.risk.as_deref().map(|x| l.risk(&r.id, x)).transpose()?.unwrap_or(Risk::High);
+            let rx = l.regex(&r.id, &r.pattern)?;
+            let id = (format!("suspicious.{}", r.id), risk);
+            if r.raw {
+                rp.push(r.pattern.as_str());
+                re.push(rx);
+                ri.push(id);
+            } else {
+                fp.push(r.pattern.as_str());
+                fe.push(rx);
+                fi.push(id);
+            }
+        }
+        let suspicious = SuspiciousRules {
+            folded: l.set(&fp)?,
+            folded_each: fe,
+            folded_ids: fi,
+            raw: l.set(&rp)?,
+            raw_each: re,
+            raw_ids: ri,
+        };
+
+        // overrides.toml
+        let l = get("overrides.toml")?;
+        let ovf: OverridesFile = l.parse()?;
+        let mut overrides = Vec::new();
+        for o in &ovf.overrides {
+            let tool = match (&o.tool, &o.tool_regex) {
+                (Some(g), None) => l.regex(&o.id, &glob_regex(g))?,
+                (None, Some(r)) => l.regex(&o.id, r)?,
+                _ => return Err(l.err(&o.id, "give exactly one of tool (glob) and tool_regex")),
+            };
+            let kind = match o.kind.as_str() {
+                "read" => Kind::Read,
+                "write" => Kind::Write,
+                k => return Err(l.err(&o.id, format!("unknown kind \"{k}\" (read, write)"))),
+            };
+            let category = l.category(&o.id, &o.category)?;
+            if (kind == Kind::Read) != (category == Category::Read) {
+                return Err(l.err(&o.id, "kind is read exactly when category is read"));
+            }
+            overrides.push(Override {
+                id: format!("override.{}", o.id),
+                server: l.regex(&o.id, &glob_regex(&o.server))?,
+                tool,
+                kind,
+                category,
+                risk: l.risk(&o.id, &o.risk)?,
+            });
+        }
+
+        Ok(Rules {
+            hash,
+            preambles,
+            conjunctions,
+            verb_groups,
+            verbs,
+            phrases,
+            objects,
+            params,
+            param_names,
+            param_last,
+            param_any,
+            combos,
+            suspicious,
+            overrides,
+        })
+    }
+
+    /// sha256 (hex) of the rule files' names and contents, sorted by name.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+/// Parameter names compare as their tokens joined by `_`.
+fn normalise_param(name: &str) -> String {
+    tokenize(name).join("_")
+}
+
+#[cfg(test)]
+mod tests;

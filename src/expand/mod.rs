@@ -76,12 +76,8 @@ pub trait Caller {
 }
 
 impl Caller for crate::mcp::Session {
-    fn call<'a>(
-        &'a mut self,
-        tool: &'a str,
-        args: Value,
-    ) -> impl Future<Output = Result<Value, String>> + Send + 'a {
-        async move { self.call_tool(tool, args).await.map_err(|e| e.to_string()) }
+    async fn call(&mut self, tool: &str, args: Value) -> Result<Value, String> {
+        self.call_tool(tool, args).await.map_err(|e| e.to_string())
     }
 }
 
@@ -112,13 +108,19 @@ struct Work {
 }
 
 fn warn(w: &mut Vec<String>, server: &ServerSpec, recipe: &Recipe, msg: impl std::fmt::Display) {
-    let line = format!("server \"{}\": recipe \"{}\": {msg}", server.name, recipe.name);
-    tracing::warn!("{line}");
+    let line = format!(
+        "server \"{}\": recipe \"{}\": {msg}",
+        server.name, recipe.name
+    );
+    tracing::debug!("{line}");
     w.push(line);
 }
 
 fn show_call(tool: &str, args: &Value) -> String {
-    format!("{tool}({})", serde_json::to_string(args).unwrap_or_default())
+    format!(
+        "{tool}({})",
+        serde_json::to_string(args).unwrap_or_default()
+    )
 }
 
 fn excerpt(s: &str, n: usize) -> String {
@@ -195,7 +197,10 @@ pub async fn expand_server<C: Caller>(
             _ => recipes.iter().find(|r| r.applies_to(&server.name, tool)),
         };
         if let Some(recipe) = recipe {
-            run_recipe(caller, server, tool, recipe, end, deadline, &mut exp, &mut found).await;
+            run_recipe(
+                caller, server, tool, recipe, end, deadline, &mut exp, &mut found,
+            )
+            .await;
         }
     }
     if let (Some(r), false) = (named, named_used) {
@@ -264,9 +269,14 @@ async fn run_recipe<'r, C: Caller>(
             );
             break;
         }
+        if let Err(e) = recipe.check_discovery(umbrella, umbrella, &args) {
+            warn(&mut exp.warnings, server, recipe, e);
+            continue;
+        }
         made += 1;
         exp.calls += 1;
-        let outcome = tokio::time::timeout_at(end, discovery_call(caller, recipe, umbrella, args)).await;
+        let outcome =
+            tokio::time::timeout_at(end, discovery_call(caller, recipe, umbrella, args)).await;
         let result = match outcome {
             Err(_) => {
                 warn(
@@ -282,18 +292,29 @@ async fn run_recipe<'r, C: Caller>(
                 break;
             }
             Ok(Err(e)) => {
-                warn(&mut exp.warnings, server, recipe, format!("call {shown} failed: {e}"));
+                warn(
+                    &mut exp.warnings,
+                    server,
+                    recipe,
+                    format!("call {shown} failed: {e}"),
+                );
                 continue;
             }
             Ok(Ok(r)) => r,
         };
         let text = answer_text(&result);
-        if result.get("isError").is_some_and(|e| e == &Value::Bool(true)) {
+        if result
+            .get("isError")
+            .is_some_and(|e| e == &Value::Bool(true))
+        {
             warn(
                 &mut exp.warnings,
                 server,
                 recipe,
-                format!("call {shown} failed: the server answered an error: {}", excerpt(text.trim(), 300)),
+                format!(
+                    "call {shown} failed: the server answered an error: {}",
+                    excerpt(text.trim(), 300)
+                ),
             );
             continue;
         }
@@ -304,7 +325,10 @@ async fn run_recipe<'r, C: Caller>(
                     &mut exp.warnings,
                     server,
                     recipe,
-                    format!("call {shown}: {e} (answer begins {:?})", excerpt(&text, 120)),
+                    format!(
+                        "call {shown}: {e} (answer begins {:?})",
+                        excerpt(&text, 120)
+                    ),
                 );
                 continue;
             }
@@ -347,7 +371,11 @@ async fn run_recipe<'r, C: Caller>(
                     &mut exp.warnings,
                     server,
                     recipe,
-                    format!("call {shown}: skipped {:?}: not a usable {} name", excerpt(&item.name, 60), level.var),
+                    format!(
+                        "call {shown}: skipped {:?}: not a usable {} name",
+                        excerpt(&item.name, 60),
+                        level.var
+                    ),
                 );
             } else {
                 let mut bindings = work.bindings.clone();
@@ -401,7 +429,8 @@ fn name_actions(
     }
     let mut taken: HashSet<String> = reserved.iter().map(|s| s.to_string()).collect();
     // original name -> (recipe, [(category, final name)]) for one warning per name
-    let mut renamed: BTreeMap<String, (&Recipe, Vec<(String, String)>)> = BTreeMap::new();
+    type Renames<'r> = BTreeMap<String, (&'r Recipe, Vec<(String, String)>)>;
+    let mut renamed: Renames = BTreeMap::new();
     let mut out = Vec::with_capacity(found.len());
     for f in &found {
         let category = category_of(f);
@@ -437,13 +466,22 @@ fn name_actions(
         };
         let names: Vec<String> = list
             .iter()
-            .map(|(c, n)| if c.is_empty() { format!("\"{n}\"") } else { format!("\"{n}\" (category \"{c}\")") })
+            .map(|(c, n)| {
+                if c.is_empty() {
+                    format!("\"{n}\"")
+                } else {
+                    format!("\"{n}\" (category \"{c}\")")
+                }
+            })
             .collect();
         warn(
             warnings,
             server,
             recipe,
-            format!("action \"{base}\": {why}; catalogued as {}", names.join(", ")),
+            format!(
+                "action \"{base}\": {why}; catalogued as {}",
+                names.join(", ")
+            ),
         );
     }
     out

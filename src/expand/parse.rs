@@ -66,7 +66,11 @@ pub(crate) struct JsonParser {
 impl Parser {
     /// Items in an answer. `Err` says why the answer could not be read at all;
     /// an empty list means the expressions matched nothing.
-    pub(crate) fn parse(&self, text: &str, structured: Option<&Value>) -> Result<Vec<Item>, String> {
+    pub(crate) fn parse(
+        &self,
+        text: &str,
+        structured: Option<&Value>,
+    ) -> Result<Vec<Item>, String> {
         match self {
             Parser::Text(t) => Ok(t.parse(text)),
             Parser::Json(j) => j.parse(text, structured),
@@ -94,7 +98,11 @@ fn schema_type(s: &str) -> Option<String> {
         "list" => "array",
         other => other,
     };
-    matches!(t, "string" | "number" | "integer" | "boolean" | "object" | "array" | "null").then(|| t.to_string())
+    matches!(
+        t,
+        "string" | "number" | "integer" | "boolean" | "object" | "array" | "null"
+    )
+    .then(|| t.to_string())
 }
 
 /// Add `p` unless a parameter of that name is there; a later "required" wins.
@@ -158,7 +166,9 @@ impl TextParser {
                                 name: pname,
                                 description: pc.name("description").and_then(|m| clean(m.as_str())),
                                 required: rule.required
-                                    || pc.name("required").is_some_and(|m| !m.as_str().trim().is_empty()),
+                                    || pc
+                                        .name("required")
+                                        .is_some_and(|m| !m.as_str().trim().is_empty()),
                                 ty: pc.name("type").and_then(|m| schema_type(m.as_str())),
                             },
                         );
@@ -180,9 +190,16 @@ impl TextParser {
 pub(crate) fn pointer(s: &str) -> String {
     let s = s.trim();
     if s.is_empty() || s.starts_with('/') || s == "$" {
-        return if s == "$" { String::new() } else { s.to_string() };
+        return if s == "$" {
+            String::new()
+        } else {
+            s.to_string()
+        };
     }
-    let s = s.strip_prefix("$.").or_else(|| s.strip_prefix('$')).unwrap_or(s);
+    let s = s
+        .strip_prefix("$.")
+        .or_else(|| s.strip_prefix('$'))
+        .unwrap_or(s);
     let mut out = String::new();
     for seg in s.replace('[', ".").replace(']', "").split('.') {
         if seg.is_empty() {
@@ -206,7 +223,10 @@ fn scalar(v: &Value) -> Option<String> {
 fn truthy(v: Option<&Value>) -> bool {
     match v {
         Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "required" | "1"),
+        Some(Value::String(s)) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "true" | "yes" | "required" | "1"
+        ),
         Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
         _ => false,
     }
@@ -235,7 +255,11 @@ fn json_of(text: &str, structured: Option<&Value>) -> Result<Value, String> {
 }
 
 impl JsonParser {
-    pub(crate) fn parse(&self, text: &str, structured: Option<&Value>) -> Result<Vec<Item>, String> {
+    pub(crate) fn parse(
+        &self,
+        text: &str,
+        structured: Option<&Value>,
+    ) -> Result<Vec<Item>, String> {
         let v = json_of(text, structured)?;
         let Some(list) = v.pointer(&self.items) else {
             return Ok(Vec::new());
@@ -243,7 +267,12 @@ impl JsonParser {
         let entries: Vec<(Option<&str>, &Value)> = match list {
             Value::Array(a) => a.iter().map(|e| (None, e)).collect(),
             Value::Object(m) => m.iter().map(|(k, e)| (Some(k.as_str()), e)).collect(),
-            _ => return Err(format!("the value at {:?} is neither a list nor an object", self.items)),
+            _ => {
+                return Err(format!(
+                    "the value at {:?} is neither a list nor an object",
+                    self.items
+                ))
+            }
         };
         let mut out = Vec::new();
         for (key, e) in entries {
@@ -263,7 +292,11 @@ impl JsonParser {
                 None => key.and(e.as_str()).and_then(clean),
             };
             let count = self.count.as_ref().and_then(|p| {
-                e.pointer(p).and_then(|c| c.as_u64().map(|n| n as usize).or_else(|| c.as_str()?.trim().parse().ok()))
+                e.pointer(p).and_then(|c| {
+                    c.as_u64()
+                        .map(|n| n as usize)
+                        .or_else(|| c.as_str()?.trim().parse().ok())
+                })
             });
             let mut params = Vec::new();
             if let Some(pv) = self.params.as_ref().and_then(|p| e.pointer(p)) {
@@ -275,12 +308,22 @@ impl JsonParser {
                         Some(p) => p.required = true,
                         None => push_param(
                             &mut params,
-                            Param { name: r.to_string(), description: None, required: true, ty: None },
+                            Param {
+                                name: r.to_string(),
+                                description: None,
+                                required: true,
+                                ty: None,
+                            },
                         ),
                     }
                 }
             }
-            out.push(Item { name, description, count, params });
+            out.push(Item {
+                name,
+                description,
+                count,
+                params,
+            });
         }
         Ok(out)
     }
@@ -301,7 +344,10 @@ impl JsonParser {
                             name: k.clone(),
                             description: spec.get("description").and_then(scalar),
                             required: req.contains(&k.as_str()),
-                            ty: spec.get("type").and_then(Value::as_str).and_then(schema_type),
+                            ty: spec
+                                .get("type")
+                                .and_then(Value::as_str)
+                                .and_then(schema_type),
                         },
                     );
                 }
@@ -311,7 +357,12 @@ impl JsonParser {
                 for (k, spec) in m {
                     let p = match spec {
                         Value::Object(_) => self.param_of(Some(k), spec),
-                        other => Some(Param { name: k.clone(), description: scalar(other), required: false, ty: None }),
+                        other => Some(Param {
+                            name: k.clone(),
+                            description: scalar(other),
+                            required: false,
+                            ty: None,
+                        }),
                     };
                     if let Some(p) = p {
                         push_param(out, p);
@@ -321,7 +372,12 @@ impl JsonParser {
             Value::Array(a) => {
                 for spec in a {
                     let p = match spec {
-                        Value::String(s) => clean(s).map(|n| Param { name: n, description: None, required: false, ty: None }),
+                        Value::String(s) => clean(s).map(|n| Param {
+                            name: n,
+                            description: None,
+                            required: false,
+                            ty: None,
+                        }),
                         _ => self.param_of(None, spec),
                     };
                     if let Some(p) = p {
@@ -342,7 +398,10 @@ impl JsonParser {
             name,
             description: spec.pointer(&self.param_description).and_then(scalar),
             required: truthy(spec.pointer(&self.param_required)),
-            ty: spec.pointer(&self.param_type).and_then(Value::as_str).and_then(schema_type),
+            ty: spec
+                .pointer(&self.param_type)
+                .and_then(Value::as_str)
+                .and_then(schema_type),
         })
     }
 }
@@ -380,8 +439,13 @@ mod tests {
     #[test]
     fn json_shapes() {
         let p = jp("groups");
-        let items = p.parse(r#"Here: {"groups": ["a", "b"]} done"#, None).unwrap();
-        assert_eq!(items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let items = p
+            .parse(r#"Here: {"groups": ["a", "b"]} done"#, None)
+            .unwrap();
+        assert_eq!(
+            items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
 
         let items = p
             .parse(
@@ -395,7 +459,12 @@ mod tests {
         assert_eq!(items[1].name, "y");
         assert_eq!(
             items[1].params,
-            vec![Param { name: "q".into(), description: Some("query".into()), required: true, ty: Some("string".into()) }]
+            vec![Param {
+                name: "q".into(),
+                description: Some("query".into()),
+                required: true,
+                ty: Some("string".into())
+            }]
         );
 
         let items = p

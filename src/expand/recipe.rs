@@ -146,7 +146,10 @@ impl Matcher {
                 return false;
             }
         }
-        let props = tool.input_schema.get("properties").and_then(Value::as_object);
+        let props = tool
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object);
         self.properties
             .iter()
             .all(|p| props.is_some_and(|m| m.contains_key(p)))
@@ -216,7 +219,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn regex(&self, s: &Spanned<String>, what: &str, groups: &[&str]) -> Result<Regex, ExpandError> {
+    fn regex(
+        &self,
+        s: &Spanned<String>,
+        what: &str,
+        groups: &[&str],
+    ) -> Result<Regex, ExpandError> {
         let re = Regex::new(s.get_ref())
             .map_err(|e| self.err(s.span(), format!("invalid regex in {what}: {e}")))?;
         for g in groups {
@@ -230,14 +238,19 @@ impl Ctx<'_> {
         Ok(re)
     }
 
-    fn opt_regex(&self, s: &Option<Spanned<String>>, what: &str) -> Result<Option<Regex>, ExpandError> {
+    fn opt_regex(
+        &self,
+        s: &Option<Spanned<String>>,
+        what: &str,
+    ) -> Result<Option<Regex>, ExpandError> {
         s.as_ref().map(|s| self.regex(s, what, &[])).transpose()
     }
 }
 
 fn is_ident(s: &str) -> bool {
     let mut b = s.bytes();
-    b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
@@ -262,7 +275,9 @@ impl Recipe {
             ));
         }
         let max_calls = match &raw.max_calls {
-            Some(m) if *m.get_ref() == 0 => return Err(cx.err(m.span(), "max_calls must be at least 1")),
+            Some(m) if *m.get_ref() == 0 => {
+                return Err(cx.err(m.span(), "max_calls must be at least 1"))
+            }
             Some(m) => *m.get_ref(),
             None => DEFAULT_MAX_CALLS,
         };
@@ -298,11 +313,17 @@ impl Recipe {
                 return Err(cx.err(l.var.span(), format!("{what}: var must be an identifier")));
             }
             if bound.contains(&var) {
-                return Err(cx.err(l.var.span(), format!("{what}: var \"{var}\" is bound by an earlier level")));
+                return Err(cx.err(
+                    l.var.span(),
+                    format!("{what}: var \"{var}\" is bound by an earlier level"),
+                ));
             }
             let call = l.call.get_ref().clone();
             if !call.is_object() {
-                return Err(cx.err(l.call.span(), format!("{what}: call must be a table of arguments")));
+                return Err(cx.err(
+                    l.call.span(),
+                    format!("{what}: call must be a table of arguments"),
+                ));
             }
             for v in template::vars(&call) {
                 if !bound.contains(&v) {
@@ -334,14 +355,19 @@ impl Recipe {
         let sel_vars = template::vars(&selector);
         for v in &sel_vars {
             if !bound.contains(v) {
-                return Err(cx.err(a.selector.span(), format!("action.selector uses {{{v}}}, which no level binds")));
+                return Err(cx.err(
+                    a.selector.span(),
+                    format!("action.selector uses {{{v}}}, which no level binds"),
+                ));
             }
         }
         let last = &levels.last().expect("checked non-empty").var;
         if !sel_vars.contains(last) {
             return Err(cx.err(
                 a.selector.span(),
-                format!("action.selector must use {{{last}}} (the action name bound by the last level)"),
+                format!(
+                    "action.selector must use {{{last}}} (the action name bound by the last level)"
+                ),
             ));
         }
         if let Some(p) = &a.params_arg {
@@ -356,7 +382,10 @@ impl Recipe {
             Some(c) => {
                 for v in template::string_vars(c.get_ref()) {
                     if !bound.contains(&v) {
-                        return Err(cx.err(c.span(), format!("action.category uses {{{v}}}, which no level binds")));
+                        return Err(cx.err(
+                            c.span(),
+                            format!("action.category uses {{{v}}}, which no level binds"),
+                        ));
                     }
                 }
                 Some(c.get_ref().clone())
@@ -374,7 +403,9 @@ impl Recipe {
                 _ => false,
             };
             if has_params_key
-                || template::overlaps(&l.call, &selector) || template::overlaps(&l.call, &with_params) {
+                || template::overlaps(&l.call, &selector)
+                || template::overlaps(&l.call, &with_params)
+            {
                 return Err(cx.err(
                     raw.levels.get_ref()[i].call.span(),
                     format!("level {}: this discovery call could address an action (it fits action.selector)", i + 1),
@@ -414,7 +445,9 @@ impl Recipe {
     /// template), for the umbrella `umbrella`. Every call goes through this.
     pub fn check_discovery(&self, umbrella: &str, tool: &str, args: &Value) -> Result<(), String> {
         if tool != umbrella {
-            return Err(format!("refusing to call {tool}: only {umbrella} is being expanded"));
+            return Err(format!(
+                "refusing to call {tool}: only {umbrella} is being expanded"
+            ));
         }
         let mut without_params = args.clone();
         let had_params = match (&self.action.params_arg, without_params.as_object_mut()) {

@@ -185,8 +185,7 @@ pub fn overlaps(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| overlaps(v, w)))
         }
         (p, q) => p == q,
@@ -209,7 +208,10 @@ mod tests {
     fn renders_and_escapes() {
         let t = json!({"category": "{category}", "x": ["a-{category}-{{lit}}"], "n": 1});
         let r = render(&t, &b(&[("category", "pool")]));
-        assert_eq!(r, json!({"category": "pool", "x": ["a-pool-{lit}"], "n": 1}));
+        assert_eq!(
+            r,
+            json!({"category": "pool", "x": ["a-pool-{lit}"], "n": 1})
+        );
         assert_eq!(vars(&t).into_iter().collect::<Vec<_>>(), vec!["category"]);
         assert!(string_vars("{ not a var }").is_empty());
     }
@@ -222,7 +224,10 @@ mod tests {
         assert!(!fits(&t, &json!({"category": "pool", "action": "x"})));
         assert!(!fits(&t, &json!({"category": 5})));
         assert!(fits(&json!({}), &json!({})));
-        assert!(fits(&json!({"op": "group-{g}"}), &json!({"op": "group-files"})));
+        assert!(fits(
+            &json!({"op": "group-{g}"}),
+            &json!({"op": "group-files"})
+        ));
         assert!(!fits(&json!({"op": "group-{g}"}), &json!({"op": "run"})));
     }
 

@@ -6,7 +6,9 @@
 //! header values: both may hold secrets.
 
 use super::sse::Parser;
-use super::{answers, cap, classify, fmt_bytes, fmt_duration, reply_to, Incoming, Limits, McpError, Phase};
+use super::{
+    answers, cap, classify, fmt_bytes, fmt_duration, reply_to, Incoming, Limits, McpError, Phase,
+};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, Url};
 use serde_json::Value;
@@ -34,12 +36,19 @@ pub struct Common {
 }
 
 impl Common {
-    pub fn new(url: &str, headers: &[(String, String)], limits: &Limits) -> Result<Common, McpError> {
+    pub fn new(
+        url: &str,
+        headers: &[(String, String)],
+        limits: &Limits,
+    ) -> Result<Common, McpError> {
         let fail = |m: String| McpError::new(Phase::Connect, m);
         // url's parse errors never repeat the URL.
         let url = Url::parse(url.trim()).map_err(|e| fail(format!("invalid server URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(fail(format!("unsupported URL scheme \"{}\" (use http or https)", cap(url.scheme(), 20))));
+            return Err(fail(format!(
+                "unsupported URL scheme \"{}\" (use http or https)",
+                cap(url.scheme(), 20)
+            )));
         }
         let mut map = HeaderMap::new();
         for (k, v) in headers {
@@ -57,7 +66,13 @@ impl Common {
             .build()
             .map_err(|e| fail(format!("cannot build the HTTP client: {}", describe(e))))?;
         let shown = shown(&url);
-        Ok(Common { client, url, shown, headers: map, max: limits.max_message_bytes })
+        Ok(Common {
+            client,
+            url,
+            shown,
+            headers: map,
+            max: limits.max_message_bytes,
+        })
     }
 
     /// The configured headers plus ours (ours win).
@@ -108,7 +123,10 @@ fn send_error(e: reqwest::Error, shown: &str) -> String {
 }
 
 fn status_error(status: StatusCode, shown: &str) -> String {
-    let reason = status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default();
+    let reason = status
+        .canonical_reason()
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
     let hint = match status.as_u16() {
         401 | 403 => " (check the server's headers/credentials)",
         _ => "",
@@ -120,18 +138,33 @@ fn media_type(resp: &Response) -> String {
     resp.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 /// A whole body, refusing one larger than `max`.
 async fn read_body(resp: &mut Response, max: usize, shown: &str) -> Result<Vec<u8>, String> {
-    let too_big = || format!("message exceeds {} limit (an answer from {shown})", fmt_bytes(max));
+    let too_big = || {
+        format!(
+            "message exceeds {} limit (an answer from {shown})",
+            fmt_bytes(max)
+        )
+    };
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(too_big());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading the answer from {shown} failed: {}", describe(e)))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the answer from {shown} failed: {}", describe(e)))?
+    {
         if body.len() + chunk.len() > max {
             return Err(too_big());
         }
@@ -161,7 +194,12 @@ pub struct Streamable {
 
 impl Streamable {
     pub fn new(c: Common) -> Self {
-        Streamable { c, session_id: None, protocol: None, fallback: None }
+        Streamable {
+            c,
+            session_id: None,
+            protocol: None,
+            fallback: None,
+        }
     }
 
     fn post(&self, msg: &Value) -> RequestBuilder {
@@ -169,7 +207,11 @@ impl Streamable {
         if let Some(sid) = &self.session_id {
             h.insert(SESSION_ID, sid.clone());
         }
-        if let Some(v) = self.protocol.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(v) = self
+            .protocol
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             h.insert(PROTOCOL_VERSION, v);
         }
         let body = serde_json::to_vec(msg).expect("a Value serialises");
@@ -177,17 +219,38 @@ impl Streamable {
     }
 
     pub async fn notify(&mut self, msg: &Value, phase: Phase) -> Result<(), McpError> {
-        let resp = self.post(msg).send().await.map_err(|e| McpError::new(phase, send_error(e, &self.c.shown)))?;
+        let resp = self
+            .post(msg)
+            .send()
+            .await
+            .map_err(|e| McpError::new(phase, send_error(e, &self.c.shown)))?;
         if !resp.status().is_success() {
-            return Err(McpError::new(phase, status_error(resp.status(), &self.c.shown)));
+            return Err(McpError::new(
+                phase,
+                status_error(resp.status(), &self.c.shown),
+            ));
         }
         Ok(())
     }
 
-    pub async fn request(&mut self, id: u64, method: &str, msg: &Value, phase: Phase) -> Result<Value, McpError> {
+    pub async fn request(
+        &mut self,
+        id: u64,
+        method: &str,
+        msg: &Value,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         let first = method == "initialize";
         let fail = |m: String| McpError::new(phase, m);
-        let mut resp = self.post(msg).send().await.map_err(|e| fail(send_error(e, &self.c.shown)))?;
+        let mut resp = self.post(msg).send().await.map_err(|e| {
+            // Not reaching the server at all is a connect failure.
+            let phase = if first && e.is_connect() {
+                Phase::Connect
+            } else {
+                phase
+            };
+            McpError::new(phase, send_error(e, &self.c.shown))
+        })?;
         let status = resp.status();
         if first {
             if let Some(sid) = resp.headers().get(SESSION_ID) {
@@ -208,26 +271,37 @@ impl Streamable {
         match ctype.as_str() {
             "text/event-stream" => self.read_events(resp, id, method, phase).await,
             "application/json" | "" => {
-                let body = read_body(&mut resp, self.c.max, &self.c.shown).await.map_err(fail)?;
+                let body = read_body(&mut resp, self.c.max, &self.c.shown)
+                    .await
+                    .map_err(fail)?;
                 let parsed = serde_json::from_slice::<Value>(&body);
                 let Ok(v) = parsed else {
                     if first {
                         self.fallback = Some("POST got an answer that is not JSON".to_string());
                     }
-                    return Err(fail(format!("the answer to {method} from {} is not JSON", self.c.shown)));
+                    return Err(fail(format!(
+                        "the answer to {method} from {} is not JSON",
+                        self.c.shown
+                    )));
                 };
                 let single = !v.is_array();
                 for m in batch(v) {
-                    let unmatched_error = single && m.get("error").is_some() && m.get("id").is_none_or(Value::is_null);
+                    let unmatched_error = single
+                        && m.get("error").is_some()
+                        && m.get("id").is_none_or(Value::is_null);
                     if answers(&m, id) || unmatched_error {
                         return Ok(m);
                     }
                 }
-                Err(fail(format!("the answer from {} does not answer {method}", self.c.shown)))
+                Err(fail(format!(
+                    "the answer from {} does not answer {method}",
+                    self.c.shown
+                )))
             }
             other => {
                 if first {
-                    self.fallback = Some(format!("POST got an answer of type \"{}\"", cap(other, 60)));
+                    self.fallback =
+                        Some(format!("POST got an answer of type \"{}\"", cap(other, 60)));
                 }
                 Err(fail(format!(
                     "expected JSON or an event stream from {}, got Content-Type \"{}\"",
@@ -240,21 +314,38 @@ impl Streamable {
 
     /// Read an event stream until the answer to `id`; answer the server's
     /// own requests on the way.
-    async fn read_events(&self, mut resp: Response, id: u64, method: &str, phase: Phase) -> Result<Value, McpError> {
+    async fn read_events(
+        &self,
+        mut resp: Response,
+        id: u64,
+        method: &str,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         let fail = |m: String| McpError::new(phase, m);
         let mut parser = Parser::new(self.c.max);
         loop {
             let chunk = match resp.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => {
-                    return Err(fail(format!("the event stream from {} ended without answering {method}", self.c.shown)))
+                    return Err(fail(format!(
+                        "the event stream from {} ended without answering {method}",
+                        self.c.shown
+                    )))
                 }
                 Err(e) => {
-                    return Err(fail(format!("reading the event stream from {} failed: {}", self.c.shown, describe(e))))
+                    return Err(fail(format!(
+                        "reading the event stream from {} failed: {}",
+                        self.c.shown,
+                        describe(e)
+                    )))
                 }
             };
             let events = parser.push(&chunk).map_err(|_| {
-                fail(format!("message exceeds {} limit (an event from {})", fmt_bytes(self.c.max), self.c.shown))
+                fail(format!(
+                    "message exceeds {} limit (an event from {})",
+                    fmt_bytes(self.c.max),
+                    self.c.shown
+                ))
             })?;
             for ev in events {
                 if ev.event != "message" {
@@ -268,7 +359,10 @@ impl Streamable {
                     match classify(&m) {
                         Incoming::Response(m) if answers(&m, id) => return Ok(m),
                         Incoming::Response(_) | Incoming::Ignore => {}
-                        Incoming::Request { id: rid, method: rm } => {
+                        Incoming::Request {
+                            id: rid,
+                            method: rm,
+                        } => {
                             tracing::debug!(method = rm, "answering a request from the server");
                             let _ = self.post(&reply_to(&rid, &rm)).send().await;
                         }
@@ -283,7 +377,11 @@ impl Streamable {
         let Some(sid) = &self.session_id else { return };
         let mut h = self.c.headers.clone();
         h.insert(SESSION_ID, sid.clone());
-        if let Some(v) = self.protocol.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(v) = self
+            .protocol
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             h.insert(PROTOCOL_VERSION, v);
         }
         let delete = self.c.client.delete(self.c.url.clone()).headers(h).send();
@@ -312,9 +410,19 @@ impl LegacySse {
     /// GET the stream and wait for its `endpoint` event.
     pub async fn connect(c: Common, wait: Duration) -> Result<LegacySse, McpError> {
         let fail = |m: String| McpError::new(Phase::Connect, m);
-        let get = c.client.get(c.url.clone()).headers(c.headers("text/event-stream", false)).send();
+        let get = c
+            .client
+            .get(c.url.clone())
+            .headers(c.headers("text/event-stream", false))
+            .send();
         let resp = match tokio::time::timeout(wait, get).await {
-            Err(_) => return Err(fail(format!("no answer to GET {} within {}", c.shown, fmt_duration(wait)))),
+            Err(_) => {
+                return Err(fail(format!(
+                    "no answer to GET {} within {}",
+                    c.shown,
+                    fmt_duration(wait)
+                )))
+            }
             Ok(Err(e)) => return Err(fail(send_error(e, &c.shown))),
             Ok(Ok(resp)) => resp,
         };
@@ -335,7 +443,9 @@ impl LegacySse {
             loop {
                 match rx.recv().await {
                     Some(SseEvent::Endpoint(r)) => return r,
-                    Some(SseEvent::Fatal(m)) => return Err(format!("{m} before sending its endpoint event")),
+                    Some(SseEvent::Fatal(m)) => {
+                        return Err(format!("{m} before sending its endpoint event"))
+                    }
                     Some(SseEvent::Response(_)) => continue,
                     None => return Err(format!("the event stream from {} closed", c.shown)),
                 }
@@ -349,18 +459,36 @@ impl LegacySse {
             }
             Err(_) => {
                 task.abort();
-                return Err(fail(format!("no endpoint event from {} within {}", c.shown, fmt_duration(wait))));
+                return Err(fail(format!(
+                    "no endpoint event from {} within {}",
+                    c.shown,
+                    fmt_duration(wait)
+                )));
             }
         };
-        Ok(LegacySse { c, endpoint, rx, task, dead: None })
+        Ok(LegacySse {
+            c,
+            endpoint,
+            rx,
+            task,
+            dead: None,
+        })
     }
 
     /// POST one message to the endpoint.
     pub async fn post(&mut self, msg: &Value, phase: Phase) -> Result<(), McpError> {
-        post_to(&self.c, &self.endpoint, msg).await.map_err(|m| McpError::new(phase, m))
+        post_to(&self.c, &self.endpoint, msg)
+            .await
+            .map_err(|m| McpError::new(phase, m))
     }
 
-    pub async fn request(&mut self, id: u64, method: &str, msg: &Value, phase: Phase) -> Result<Value, McpError> {
+    pub async fn request(
+        &mut self,
+        id: u64,
+        method: &str,
+        msg: &Value,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         if let Some(d) = &self.dead {
             return Err(McpError::new(phase, d.clone()));
         }
@@ -375,7 +503,9 @@ impl LegacySse {
                     return Err(McpError::new(phase, m));
                 }
                 None => {
-                    let m = self.dead.clone().unwrap_or_else(|| format!("the event stream from {} closed", self.c.shown));
+                    let m = self.dead.clone().unwrap_or_else(|| {
+                        format!("the event stream from {} closed", self.c.shown)
+                    });
                     return Err(McpError::new(phase, m));
                 }
             }
@@ -409,7 +539,9 @@ async fn post_to(c: &Common, endpoint: &Url, msg: &Value) -> Result<(), String> 
 /// The endpoint event's URL, resolved against the stream's URL. It must be
 /// on the same origin: the configured headers (maybe credentials) go there.
 fn resolve_endpoint(base: &Url, data: &str) -> Result<Url, String> {
-    let url = base.join(data.trim()).map_err(|e| format!("the endpoint event holds an invalid URL: {e}"))?;
+    let url = base
+        .join(data.trim())
+        .map_err(|e| format!("the endpoint event holds an invalid URL: {e}"))?;
     if url.origin() != base.origin() {
         return Err(format!(
             "the endpoint event points to another origin ({}); refusing to send there",
@@ -428,17 +560,30 @@ async fn read_stream(mut resp: Response, c: Common, tx: mpsc::Sender<SseEvent>) 
         let chunk = match resp.chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => {
-                let _ = tx.send(SseEvent::Fatal(format!("the event stream from {} closed", c.shown))).await;
+                let _ = tx
+                    .send(SseEvent::Fatal(format!(
+                        "the event stream from {} closed",
+                        c.shown
+                    )))
+                    .await;
                 return;
             }
             Err(e) => {
-                let m = format!("reading the event stream from {} failed ({})", c.shown, describe(e));
+                let m = format!(
+                    "reading the event stream from {} failed ({})",
+                    c.shown,
+                    describe(e)
+                );
                 let _ = tx.send(SseEvent::Fatal(m)).await;
                 return;
             }
         };
         let Ok(events) = parser.push(&chunk) else {
-            let m = format!("message exceeds {} limit (an event from {})", fmt_bytes(c.max), c.shown);
+            let m = format!(
+                "message exceeds {} limit (an event from {})",
+                fmt_bytes(c.max),
+                c.shown
+            );
             let _ = tx.send(SseEvent::Fatal(m)).await;
             return;
         };
@@ -508,14 +653,19 @@ mod tests {
         let s = status_error(StatusCode::INTERNAL_SERVER_ERROR, "http://h:1/mcp");
         assert_eq!(s, "HTTP 500 Internal Server Error from http://h:1/mcp");
         let s = status_error(StatusCode::UNAUTHORIZED, "http://h:1/mcp");
-        assert_eq!(s, "HTTP 401 Unauthorized (check the server's headers/credentials) from http://h:1/mcp");
+        assert_eq!(
+            s,
+            "HTTP 401 Unauthorized (check the server's headers/credentials) from http://h:1/mcp"
+        );
     }
 
     #[test]
     fn header_values_never_show_in_errors() {
         let limits = Limits::default();
         let bad = vec![("Authorization".to_string(), "Bearer SECRET\n".to_string())];
-        let e = Common::new("http://127.0.0.1:1/mcp", &bad, &limits).err().unwrap();
+        let e = Common::new("http://127.0.0.1:1/mcp", &bad, &limits)
+            .err()
+            .unwrap();
         assert!(!e.message.contains("SECRET"), "{}", e.message);
         let e = Common::new("ftp://x/", &[], &limits).err().unwrap();
         assert!(e.message.contains("scheme"));

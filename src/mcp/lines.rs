@@ -30,7 +30,13 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     /// `max`: the most bytes one line may hold. `truncate`: cut long lines
     /// (for logs) instead of reporting them and stopping (for messages).
     pub fn new(inner: R, max: usize, truncate: bool) -> Self {
-        LineReader { inner, max, truncate, line: Vec::new(), skipping: false }
+        LineReader {
+            inner,
+            max,
+            truncate,
+            line: Vec::new(),
+            skipping: false,
+        }
     }
 
     /// The next line. State lives in `self`, so a cancelled call loses nothing.
@@ -135,6 +141,9 @@ mod tests {
     #[tokio::test]
     async fn a_line_of_exactly_max_bytes_fits() {
         let got = all(b"01234567\n", 8, false).await;
-        assert_eq!(got, vec![Line::Full(b"01234567".to_vec()), Line::Eof(vec![])]);
+        assert_eq!(
+            got,
+            vec![Line::Full(b"01234567".to_vec()), Line::Eof(vec![])]
+        );
     }
 }

@@ -111,7 +111,11 @@ pub struct McpError {
 
 impl McpError {
     pub(crate) fn new(phase: Phase, message: impl Into<String>) -> Self {
-        McpError { phase, message: message.into(), stderr_tail: Vec::new() }
+        McpError {
+            phase,
+            message: message.into(),
+            stderr_tail: Vec::new(),
+        }
     }
 }
 
@@ -158,7 +162,13 @@ enum Conn {
 }
 
 impl Conn {
-    async fn request(&mut self, id: u64, method: &str, msg: &Value, phase: Phase) -> Result<Value, McpError> {
+    async fn request(
+        &mut self,
+        id: u64,
+        method: &str,
+        msg: &Value,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         match self {
             Conn::Stdio(c) => c.request(id, method, msg, phase).await,
             Conn::Http(c) => c.request(id, method, msg, phase).await,
@@ -225,7 +235,12 @@ impl Session {
     /// Spawn or connect, then `initialize` + `notifications/initialized`.
     pub async fn connect(launch: &Launch, limits: &Limits) -> Result<Session, McpError> {
         match launch {
-            Launch::Stdio { program, args, env, cwd } => {
+            Launch::Stdio {
+                program,
+                args,
+                env,
+                cwd,
+            } => {
                 let conn = stdio::Stdio::spawn(program, args, env, cwd.as_deref(), limits)?;
                 let wait = limits.spawn.max(limits.initialize);
                 Session::start(Conn::Stdio(conn), limits, wait).await
@@ -239,7 +254,8 @@ impl Session {
                     }
                     HttpKind::Sse => Session::start_sse(common, limits).await,
                     HttpKind::Auto => {
-                        let mut session = Session::new(Conn::Http(http::Streamable::new(common.clone())), limits);
+                        let mut session =
+                            Session::new(Conn::Http(http::Streamable::new(common.clone())), limits);
                         let first = session.handshake(limits.initialize).await;
                         let Err(err) = first else { return Ok(session) };
                         let reason = match &session.conn {
@@ -247,10 +263,15 @@ impl Session {
                             _ => None,
                         };
                         session.conn.close().await;
-                        let Some(reason) = reason else { return Err(err) };
+                        let Some(reason) = reason else {
+                            return Err(err);
+                        };
                         tracing::debug!("streamable HTTP not spoken ({reason}); trying legacy SSE");
                         Session::start_sse(common, limits).await.map_err(|mut e| {
-                            e.message = format!("{} (Streamable HTTP was tried first: {reason})", e.message);
+                            e.message = format!(
+                                "{} (Streamable HTTP was tried first: {reason})",
+                                e.message
+                            );
                             e
                         })
                     }
@@ -265,8 +286,16 @@ impl Session {
     }
 
     fn new(conn: Conn, limits: &Limits) -> Session {
-        let info = ServerInfo { transport: conn.transport().to_string(), ..ServerInfo::default() };
-        Session { conn, info, limits: limits.clone(), next_id: 1 }
+        let info = ServerInfo {
+            transport: conn.transport().to_string(),
+            ..ServerInfo::default()
+        };
+        Session {
+            conn,
+            info,
+            limits: limits.clone(),
+            next_id: 1,
+        }
     }
 
     async fn start(conn: Conn, limits: &Limits, wait: Duration) -> Result<Session, McpError> {
@@ -289,14 +318,27 @@ impl Session {
             "capabilities": {},
             "clientInfo": {"name": "mcp-catalogue", "version": env!("CARGO_PKG_VERSION")},
         });
-        let result = self.request("initialize", params, wait, Phase::Initialize).await?;
-        let fail = |m: String| Err(McpError { phase: Phase::Initialize, message: m, stderr_tail: self.conn.stderr_tail() });
+        let result = self
+            .request("initialize", params, wait, Phase::Initialize)
+            .await?;
+        let fail = |m: String| {
+            Err(McpError {
+                phase: Phase::Initialize,
+                message: m,
+                stderr_tail: self.conn.stderr_tail(),
+            })
+        };
         let Value::Object(result) = result else {
             return fail("the initialize result is not an object".to_string());
         };
         let version = match result.get("protocolVersion") {
             Some(Value::String(v)) => v.clone(),
-            Some(v) => return fail(format!("the server answered with protocol version {}, which is not a string", cap(&v.to_string(), 100))),
+            Some(v) => {
+                return fail(format!(
+                    "the server answered with protocol version {}, which is not a string",
+                    cap(&v.to_string(), 100)
+                ))
+            }
             None => return fail("the initialize result has no protocolVersion".to_string()),
         };
         if !PROTOCOL_VERSIONS.contains(&version.as_str()) {
@@ -309,14 +351,20 @@ impl Session {
         self.info.protocol_version = version.clone();
         self.info.server_info = result.get("serverInfo").cloned().unwrap_or(Value::Null);
         self.info.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
-        self.info.instructions = result.get("instructions").and_then(Value::as_str).map(str::to_string);
+        self.info.instructions = result
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.conn.set_protocol_version(&version);
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         match tokio::time::timeout(wait, self.conn.notify(&note, Phase::Initialize)).await {
             Ok(r) => r.map_err(|e| self.with_tail(e)),
             Err(_) => Err(self.with_tail(McpError::new(
                 Phase::Initialize,
-                format!("sending notifications/initialized took more than {}", fmt_duration(wait)),
+                format!(
+                    "sending notifications/initialized took more than {}",
+                    fmt_duration(wait)
+                ),
             ))),
         }
     }
@@ -329,27 +377,43 @@ impl Session {
     }
 
     /// Send one request and wait (bounded) for its `result`.
-    async fn request(&mut self, method: &str, params: Value, wait: Duration, phase: Phase) -> Result<Value, McpError> {
+    async fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        wait: Duration,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         let id = self.next_id;
         self.next_id += 1;
         let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let answer = match tokio::time::timeout(wait, self.conn.request(id, method, &msg, phase)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => return Err(self.with_tail(e)),
-            Err(_) => {
-                let msg = format!("no answer to {method} within {}", fmt_duration(wait));
-                return Err(self.with_tail(McpError::new(phase, msg)));
-            }
-        };
+        let answer =
+            match tokio::time::timeout(wait, self.conn.request(id, method, &msg, phase)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => return Err(self.with_tail(e)),
+                Err(_) => {
+                    let msg = format!("no answer to {method} within {}", fmt_duration(wait));
+                    return Err(self.with_tail(McpError::new(phase, msg)));
+                }
+            };
         if let Some(err) = answer.get("error") {
-            let code = err.get("code").map(|c| c.to_string()).unwrap_or_else(|| "?".to_string());
+            let code = err
+                .get("code")
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "?".to_string());
             let text = err.get("message").and_then(Value::as_str).unwrap_or("");
-            let msg = format!("the server answered {method} with error {code}: {}", cap(text, 300));
+            let msg = format!(
+                "the server answered {method} with error {code}: {}",
+                cap(text, 300)
+            );
             return Err(self.with_tail(McpError::new(phase, msg)));
         }
         match answer.get("result") {
             Some(r) => Ok(r.clone()),
-            None => Err(self.with_tail(McpError::new(phase, format!("the answer to {method} has no result")))),
+            None => Err(self.with_tail(McpError::new(
+                phase,
+                format!("the answer to {method} has no result"),
+            ))),
         }
     }
 
@@ -381,7 +445,9 @@ impl Session {
                 Some(c) => json!({ "cursor": c }),
                 None => json!({}),
             };
-            let result = self.request("tools/list", params, self.limits.page, Phase::ListTools).await?;
+            let result = self
+                .request("tools/list", params, self.limits.page, Phase::ListTools)
+                .await?;
             list.pages += 1;
             let page = list.pages;
             match result.get("tools") {
@@ -393,12 +459,18 @@ impl Session {
                         }
                         if let Some(Value::String(name)) = tool.get("name") {
                             if !seen_names.insert(name.clone()) {
-                                list.warn(format!("page {page}: tool \"{}\" listed again; skipped", cap(name, 100)));
+                                list.warn(format!(
+                                    "page {page}: tool \"{}\" listed again; skipped",
+                                    cap(name, 100)
+                                ));
                                 continue;
                             }
                         }
                         if list.tools.len() >= self.limits.max_tools {
-                            list.warn(format!("stopped at the limit of {} tools", self.limits.max_tools));
+                            list.warn(format!(
+                                "stopped at the limit of {} tools",
+                                self.limits.max_tools
+                            ));
                             return Ok(list);
                         }
                         list.tools.push(tool.clone());
@@ -415,15 +487,24 @@ impl Session {
             let Some(next) = next else { return Ok(list) };
             let key = next.to_string();
             if !seen_cursors.insert(key.clone()) {
-                list.warn(format!("the server repeated nextCursor {}; stopped after page {page}", cap(&key, 100)));
+                list.warn(format!(
+                    "the server repeated nextCursor {}; stopped after page {page}",
+                    cap(&key, 100)
+                ));
                 return Ok(list);
             }
             if list.tools.len() >= self.limits.max_tools {
-                list.warn(format!("stopped at the limit of {} tools; the server has more pages", self.limits.max_tools));
+                list.warn(format!(
+                    "stopped at the limit of {} tools; the server has more pages",
+                    self.limits.max_tools
+                ));
                 return Ok(list);
             }
             if list.pages >= self.limits.max_pages {
-                list.warn(format!("stopped at the limit of {} pages; the server has more", self.limits.max_pages));
+                list.warn(format!(
+                    "stopped at the limit of {} pages; the server has more",
+                    self.limits.max_pages
+                ));
                 return Ok(list);
             }
             cursor = Some(next);
@@ -433,7 +514,8 @@ impl Session {
     /// `tools/call`; returns the `result` object (which may carry `isError`).
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
         let params = json!({"name": name, "arguments": arguments});
-        self.request("tools/call", params, self.limits.call, Phase::Call).await
+        self.request("tools/call", params, self.limits.call, Phase::Call)
+            .await
     }
 
     /// End the session: DELETE for HTTP, kill the process group for stdio.
@@ -454,15 +536,22 @@ pub(crate) enum Incoming {
 }
 
 pub(crate) fn classify(msg: &Value) -> Incoming {
-    let Value::Object(m) = msg else { return Incoming::Ignore };
+    let Value::Object(m) = msg else {
+        return Incoming::Ignore;
+    };
     if !m.contains_key("jsonrpc") {
         return Incoming::Ignore;
     }
     let id = m.get("id").filter(|id| !id.is_null());
     match (m.get("method").and_then(Value::as_str), id) {
-        (Some(method), Some(id)) => Incoming::Request { id: id.clone(), method: method.to_string() },
+        (Some(method), Some(id)) => Incoming::Request {
+            id: id.clone(),
+            method: method.to_string(),
+        },
         (Some(_), None) => Incoming::Ignore,
-        (None, _) if m.contains_key("id") && (m.contains_key("result") || m.contains_key("error")) => {
+        (None, _)
+            if m.contains_key("id") && (m.contains_key("result") || m.contains_key("error")) =>
+        {
             Incoming::Response(msg.clone())
         }
         _ => Incoming::Ignore,
@@ -490,9 +579,9 @@ pub(crate) fn answers(msg: &Value, id: u64) -> bool {
 
 /// "16 MiB", "512 KiB", "100 bytes".
 pub(crate) fn fmt_bytes(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
         format!("{} KiB", n >> 10)
     } else {
         format!("{n} bytes")
@@ -504,7 +593,7 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())
@@ -525,23 +614,44 @@ mod tests {
 
     #[test]
     fn classifies_messages() {
-        assert!(matches!(classify(&json!({"jsonrpc": "2.0", "id": 1, "result": {}})), Incoming::Response(_)));
-        assert!(matches!(classify(&json!({"jsonrpc": "2.0", "id": 1, "error": {}})), Incoming::Response(_)));
+        assert!(matches!(
+            classify(&json!({"jsonrpc": "2.0", "id": 1, "result": {}})),
+            Incoming::Response(_)
+        ));
+        assert!(matches!(
+            classify(&json!({"jsonrpc": "2.0", "id": 1, "error": {}})),
+            Incoming::Response(_)
+        ));
         assert!(matches!(
             classify(&json!({"jsonrpc": "2.0", "id": "a", "method": "ping"})),
             Incoming::Request { ref method, .. } if method == "ping"
         ));
-        assert!(matches!(classify(&json!({"jsonrpc": "2.0", "method": "notifications/message"})), Incoming::Ignore));
+        assert!(matches!(
+            classify(&json!({"jsonrpc": "2.0", "method": "notifications/message"})),
+            Incoming::Ignore
+        ));
         // Log lines that happen to be JSON are not JSON-RPC.
-        assert!(matches!(classify(&json!({"level": "info", "id": 1, "result": 2})), Incoming::Ignore));
+        assert!(matches!(
+            classify(&json!({"level": "info", "id": 1, "result": 2})),
+            Incoming::Ignore
+        ));
         assert!(matches!(classify(&json!([1, 2])), Incoming::Ignore));
-        assert!(matches!(classify(&json!({"jsonrpc": "2.0", "id": 1})), Incoming::Ignore));
+        assert!(matches!(
+            classify(&json!({"jsonrpc": "2.0", "id": 1})),
+            Incoming::Ignore
+        ));
     }
 
     #[test]
     fn replies_to_server_requests() {
-        assert_eq!(reply_to(&json!(3), "ping"), json!({"jsonrpc": "2.0", "id": 3, "result": {}}));
-        assert_eq!(reply_to(&json!("x"), "sampling/createMessage")["error"]["code"], json!(-32601));
+        assert_eq!(
+            reply_to(&json!(3), "ping"),
+            json!({"jsonrpc": "2.0", "id": 3, "result": {}})
+        );
+        assert_eq!(
+            reply_to(&json!("x"), "sampling/createMessage")["error"]["code"],
+            json!(-32601)
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ impl Parser {
             if !std::mem::take(&mut self.has_data) {
                 return Ok(None);
             }
-            let event = if event.is_empty() { "message".to_string() } else { event };
+            let event = if event.is_empty() {
+                "message".to_string()
+            } else {
+                event
+            };
             return Ok(Some(Event { event, data }));
         }
         if line[0] == b':' {
@@ -115,7 +119,10 @@ mod tests {
     use super::*;
 
     fn ev(event: &str, data: &str) -> Event {
-        Event { event: event.into(), data: data.into() }
+        Event {
+            event: event.into(),
+            data: data.into(),
+        }
     }
 
     #[test]
@@ -127,7 +134,11 @@ mod tests {
             got.extend(p.push(&input[split..]).unwrap());
             assert_eq!(
                 got,
-                vec![ev("endpoint", "/messages/?session_id=1"), ev("message", "{\"a\":\n1}"), ev("message", "x")],
+                vec![
+                    ev("endpoint", "/messages/?session_id=1"),
+                    ev("message", "{\"a\":\n1}"),
+                    ev("message", "x")
+                ],
                 "split at {split}"
             );
         }

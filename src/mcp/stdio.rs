@@ -5,7 +5,7 @@
 //! failed connect and on drop.
 
 use super::lines::{Line, LineReader};
-use super::{answers, classify, cap, fmt_bytes, reply_to, Incoming, Limits, McpError, Phase};
+use super::{answers, cap, classify, fmt_bytes, reply_to, Incoming, Limits, McpError, Phase};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::os::unix::process::ExitStatusExt;
@@ -42,12 +42,14 @@ pub struct Stdio {
     rx: mpsc::Receiver<Event>,
     ring: Ring,
     reader: JoinHandle<()>,
-    stderr_task: JoinHandle<()>,
+    /// `None` once it has finished (a JoinHandle must not be polled again).
+    stderr_task: Option<JoinHandle<()>>,
     grace: Duration,
     /// Set once the server has failed for good; later requests fail with it.
     dead: Option<String>,
-    /// `close` ran: the group is already dealt with.
-    closed: bool,
+    /// The group has been killed and the leader reaped (by `close` or
+    /// after a timeout): nothing left to signal.
+    killed: bool,
 }
 
 impl Stdio {
@@ -69,7 +71,10 @@ impl Stdio {
             .process_group(0);
         if let Some(dir) = cwd {
             if !dir.is_dir() {
-                return Err(McpError::new(Phase::Spawn, format!("working directory not found: {}", dir.display())));
+                return Err(McpError::new(
+                    Phase::Spawn,
+                    format!("working directory not found: {}", dir.display()),
+                ));
             }
             cmd.current_dir(dir);
         }
@@ -94,7 +99,9 @@ impl Stdio {
         let mut child = cmd.spawn().map_err(|e| {
             let msg = match e.kind() {
                 std::io::ErrorKind::NotFound => format!("command not found: {program}"),
-                std::io::ErrorKind::PermissionDenied => format!("permission denied running {program}"),
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("permission denied running {program}")
+                }
                 _ => format!("cannot start {program}: {e}"),
             };
             McpError::new(Phase::Spawn, msg)
@@ -105,8 +112,17 @@ impl Stdio {
         let stderr = child.stderr.take().expect("stderr is piped");
         let ring: Ring = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel(64);
-        let reader = tokio::spawn(read_stdout(stdout, limits.max_message_bytes, tx, stdin.clone()));
-        let stderr_task = tokio::spawn(read_stderr(stderr, ring.clone(), limits.stderr_lines.max(1)));
+        let reader = tokio::spawn(read_stdout(
+            stdout,
+            limits.max_message_bytes,
+            tx,
+            stdin.clone(),
+        ));
+        let stderr_task = tokio::spawn(read_stderr(
+            stderr,
+            ring.clone(),
+            limits.stderr_lines.max(1),
+        ));
         tracing::debug!(program, pid, "spawned stdio server");
         Ok(Stdio {
             child,
@@ -115,10 +131,10 @@ impl Stdio {
             rx,
             ring,
             reader,
-            stderr_task,
+            stderr_task: Some(stderr_task),
             grace: limits.kill_grace,
             dead: None,
-            closed: false,
+            killed: false,
         })
     }
 
@@ -127,11 +143,18 @@ impl Stdio {
     }
 
     pub fn stderr_tail(&self) -> Vec<String> {
-        self.ring.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+        self.ring
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn fail(&self, phase: Phase, message: String) -> McpError {
-        McpError { phase, message, stderr_tail: self.stderr_tail() }
+        McpError {
+            phase,
+            message,
+            stderr_tail: self.stderr_tail(),
+        }
     }
 
     /// Write one message as a line.
@@ -153,19 +176,30 @@ impl Stdio {
         };
         if let Err(e) = written {
             tracing::debug!("writing to the server's stdin failed: {e}");
-            let method = msg.get("method").and_then(Value::as_str).unwrap_or("a message");
+            let method = msg
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("a message");
             let m = self.exited(method, false).await;
             return Err(self.fail(phase, m));
         }
         Ok(())
     }
 
-    pub async fn request(&mut self, id: u64, method: &str, msg: &Value, phase: Phase) -> Result<Value, McpError> {
+    pub async fn request(
+        &mut self,
+        id: u64,
+        method: &str,
+        msg: &Value,
+        phase: Phase,
+    ) -> Result<Value, McpError> {
         self.send(msg, phase).await?;
         loop {
             match self.rx.recv().await {
                 Some(Event::Response(v)) if answers(&v, id) => return Ok(v),
-                Some(Event::Response(_)) => tracing::debug!("skipped an answer to an earlier request"),
+                Some(Event::Response(_)) => {
+                    tracing::debug!("skipped an answer to an earlier request")
+                }
                 Some(Event::Fatal(m)) => {
                     self.dead = Some(m.clone());
                     return Err(self.fail(phase, m));
@@ -175,7 +209,10 @@ impl Stdio {
                     return Err(self.fail(phase, m));
                 }
                 None => {
-                    let m = self.dead.clone().unwrap_or_else(|| "the server's stdout is closed".to_string());
+                    let m = self
+                        .dead
+                        .clone()
+                        .unwrap_or_else(|| "the server's stdout is closed".to_string());
                     return Err(self.fail(phase, m));
                 }
             }
@@ -189,12 +226,17 @@ impl Stdio {
             return d.clone();
         }
         let status = tokio::time::timeout(self.grace, self.child.wait()).await;
-        let _ = tokio::time::timeout(STDERR_DRAIN, &mut self.stderr_task).await;
+        self.drain_stderr().await;
         let mut m = match status {
             Ok(Ok(st)) => match (st.code(), st.signal()) {
-                (Some(code), _) => format!("server exited with status {code} before answering {method}"),
+                (Some(code), _) => {
+                    format!("server exited with status {code} before answering {method}")
+                }
                 (None, Some(sig)) => {
-                    format!("server was killed by signal {sig}{} before answering {method}", signal_note(sig))
+                    format!(
+                        "server was killed by signal {sig}{} before answering {method}",
+                        signal_note(sig)
+                    )
                 }
                 _ => format!("server exited before answering {method}"),
             },
@@ -207,18 +249,48 @@ impl Stdio {
         m
     }
 
+    /// Wait briefly for the stderr reader to see EOF, so the tail is complete.
+    async fn drain_stderr(&mut self) {
+        if let Some(task) = self.stderr_task.as_mut() {
+            if tokio::time::timeout(STDERR_DRAIN, task).await.is_ok() {
+                self.stderr_task = None;
+            }
+        }
+    }
+
+    /// Stop the server at once (after a timeout): SIGKILL the group, reap
+    /// it, and fail later requests with `reason`.
+    pub async fn kill_now(&mut self, reason: String) {
+        if self.killed {
+            return;
+        }
+        self.dead.get_or_insert(reason);
+        self.reader.abort();
+        signal_group(self.pid, libc::SIGKILL);
+        let _ = tokio::time::timeout(self.grace, self.child.wait()).await;
+        self.killed = true;
+        self.drain_stderr().await;
+        tracing::debug!(pid = self.pid, "stdio server killed after a timeout");
+    }
+
     /// SIGTERM the process group, SIGKILL it after the grace period, reap.
     pub async fn close(mut self) -> Vec<String> {
-        self.closed = true;
-        self.stdin.lock().await.take(); // EOF on stdin: many servers exit on it
-        signal_group(self.pid, libc::SIGTERM);
-        let exited = tokio::time::timeout(self.grace, self.child.wait()).await;
-        // Whatever else is left in the group (the leader may have gone first).
-        signal_group(self.pid, libc::SIGKILL);
-        if !matches!(exited, Ok(Ok(_))) {
-            let _ = self.child.kill().await;
+        if !self.killed {
+            // EOF on stdin (many servers exit on it); never wait for the lock,
+            // which a reply blocked on a full pipe may hold.
+            if let Ok(mut stdin) = self.stdin.try_lock() {
+                stdin.take();
+            }
+            signal_group(self.pid, libc::SIGTERM);
+            let exited = tokio::time::timeout(self.grace, self.child.wait()).await;
+            // Whatever else is left in the group (the leader may have gone first).
+            signal_group(self.pid, libc::SIGKILL);
+            if !matches!(exited, Ok(Ok(_))) {
+                let _ = self.child.kill().await;
+            }
+            self.killed = true;
         }
-        let _ = tokio::time::timeout(STDERR_DRAIN, &mut self.stderr_task).await;
+        self.drain_stderr().await;
         self.reader.abort();
         tracing::debug!(pid = self.pid, "stdio server closed");
         self.stderr_tail()
@@ -227,12 +299,14 @@ impl Stdio {
 
 impl Drop for Stdio {
     fn drop(&mut self) {
-        if !self.closed {
+        if !self.killed {
             // Dropped mid-way (e.g. the caller's deadline): no time for grace.
             signal_group(self.pid, libc::SIGKILL);
         }
         self.reader.abort();
-        self.stderr_task.abort();
+        if let Some(t) = &self.stderr_task {
+            t.abort();
+        }
     }
 }
 
@@ -268,15 +342,29 @@ type Resource = libc::c_int;
 /// Lower a resource limit (soft and hard) to `value`; never raise it.
 /// Runs in the forked child before exec: no allocation, failures ignored.
 fn lower_rlimit(resource: Resource, value: u64) {
-    let mut cur = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `cur` is a valid rlimit to write into.
     if unsafe { libc::getrlimit(resource, &mut cur) } != 0 {
         return;
     }
     let v = value as libc::rlim_t;
-    let hard = if cur.rlim_max == libc::RLIM_INFINITY || v < cur.rlim_max { v } else { cur.rlim_max };
-    let soft = if cur.rlim_cur == libc::RLIM_INFINITY || v < cur.rlim_cur { v } else { cur.rlim_cur };
-    let new = libc::rlimit { rlim_cur: soft.min(hard), rlim_max: hard };
+    let hard = if cur.rlim_max == libc::RLIM_INFINITY || v < cur.rlim_max {
+        v
+    } else {
+        cur.rlim_max
+    };
+    let soft = if cur.rlim_cur == libc::RLIM_INFINITY || v < cur.rlim_cur {
+        v
+    } else {
+        cur.rlim_cur
+    };
+    let new = libc::rlimit {
+        rlim_cur: soft.min(hard),
+        rlim_max: hard,
+    };
     // SAFETY: plain syscall with a valid struct.
     unsafe {
         libc::setrlimit(resource, &new);
@@ -296,7 +384,10 @@ async fn read_stdout(
         let line = match lines.next_line().await {
             Ok(Line::Full(line)) => line,
             Ok(Line::TooLong(_)) => {
-                let m = format!("message exceeds {} limit (a line on stdout grew past it)", fmt_bytes(max));
+                let m = format!(
+                    "message exceeds {} limit (a line on stdout grew past it)",
+                    fmt_bytes(max)
+                );
                 let _ = tx.send(Event::Fatal(m)).await;
                 return;
             }
@@ -306,7 +397,11 @@ async fn read_stdout(
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Event::Fatal(format!("reading the server's stdout failed: {e}"))).await;
+                let _ = tx
+                    .send(Event::Fatal(format!(
+                        "reading the server's stdout failed: {e}"
+                    )))
+                    .await;
                 return;
             }
         };
@@ -315,7 +410,10 @@ async fn read_stdout(
             continue;
         }
         let Ok(value) = serde_json::from_slice::<Value>(trimmed) else {
-            tracing::debug!("skipped a non-JSON line on stdout: {}", cap(&String::from_utf8_lossy(trimmed), 200));
+            tracing::debug!(
+                "skipped a non-JSON line on stdout: {}",
+                cap(&String::from_utf8_lossy(trimmed), 200)
+            );
             continue;
         };
         let messages = match value {
@@ -331,7 +429,8 @@ async fn read_stdout(
                 }
                 Incoming::Request { id, method } => {
                     tracing::debug!(method, "answering a request from the server");
-                    let mut out = serde_json::to_vec(&reply_to(&id, &method)).expect("a Value serialises");
+                    let mut out =
+                        serde_json::to_vec(&reply_to(&id, &method)).expect("a Value serialises");
                     out.push(b'\n');
                     let mut guard = stdin.lock().await;
                     if let Some(stdin) = guard.as_mut() {
@@ -339,7 +438,9 @@ async fn read_stdout(
                         let _ = stdin.flush().await;
                     }
                 }
-                Incoming::Ignore => tracing::trace!("skipped a stdout line that is not a JSON-RPC answer"),
+                Incoming::Ignore => {
+                    tracing::trace!("skipped a stdout line that is not a JSON-RPC answer")
+                }
             }
         }
     }
@@ -347,7 +448,11 @@ async fn read_stdout(
 
 /// Keep the last `keep` stderr lines, each cut to a sane length.
 async fn read_stderr(stderr: impl AsyncRead + Unpin, ring: Ring, keep: usize) {
-    let mut lines = LineReader::new(BufReader::with_capacity(8 * 1024, stderr), 4 * STDERR_LINE_CHARS, true);
+    let mut lines = LineReader::new(
+        BufReader::with_capacity(8 * 1024, stderr),
+        4 * STDERR_LINE_CHARS,
+        true,
+    );
     loop {
         let (bytes, last) = match lines.next_line().await {
             Ok(Line::Full(b)) | Ok(Line::TooLong(b)) => (b, false),

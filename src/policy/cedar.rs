@@ -8,7 +8,7 @@
 //! engine denies and an approval-aware gateway asks a person. Cedar denies
 //! whatever no `permit` allows, which is the `deny` default.
 
-use super::format::{Action, PolicyFile, Rule, Source};
+use super::format::{split_action_key, Action, PolicyFile, Rule, Source};
 use std::fmt::Write;
 
 /// A Cedar string literal.
@@ -45,14 +45,6 @@ fn arg(key: &str) -> (String, String) {
     }
 }
 
-/// Undo [`super::action_key`] for `n` keys.
-pub fn split_action_key(ak: &str, n: usize) -> Vec<String> {
-    if n <= 1 {
-        return vec![ak.to_string()];
-    }
-    ak.split('/').map(|p| p.replace("%2F", "/").replace("%2f", "/").replace("%25", "%")).collect()
-}
-
 fn action_condition(keys: &[&str], ak: &str) -> String {
     let vals = split_action_key(ak, keys.len());
     keys.iter()
@@ -86,7 +78,10 @@ fn discovery_condition(keys: &[&str]) -> String {
     if alts.len() == 1 {
         alts.into_iter().next().unwrap_or_default()
     } else {
-        alts.iter().map(|a| format!("({a})")).collect::<Vec<_>>().join(" || ")
+        alts.iter()
+            .map(|a| format!("({a})"))
+            .collect::<Vec<_>>()
+            .join(" || ")
     }
 }
 
@@ -111,7 +106,11 @@ fn emit(out: &mut String, id: &str, rule: &Rule, resource: &str, cond: Option<&s
     if rule.source == Some(Source::Override) {
         let _ = writeln!(out, "@source(\"override\")");
     }
-    let effect = if action == Action::Allow { "permit" } else { "forbid" };
+    let effect = if action == Action::Allow {
+        "permit"
+    } else {
+        "forbid"
+    };
     let _ = write!(
         out,
         "{effect} (\n  principal,\n  action == Action::\"call_tool\",\n  resource == Tool::{}\n)",
@@ -145,7 +144,11 @@ fn covered(policy: &PolicyFile) -> String {
             inner.push(format!("({})", action_condition(&keys, ak)));
         }
         if !inner.is_empty() {
-            alts.push(format!("(resource == Tool::{} && ({}))", cedar_str(name), inner.join(" || ")));
+            alts.push(format!(
+                "(resource == Tool::{} && ({}))",
+                cedar_str(name),
+                inner.join(" || ")
+            ));
         }
     }
     if alts.is_empty() {
@@ -193,10 +196,22 @@ pub fn to_cedar(policy: &PolicyFile) -> String {
                     if d.pin.is_none() {
                         d.pin = rule.pin.clone();
                     }
-                    emit(&mut out, &format!("{path}.discovery"), &d, name, Some(&discovery_condition(&keys)));
+                    emit(
+                        &mut out,
+                        &format!("{path}.discovery"),
+                        &d,
+                        name,
+                        Some(&discovery_condition(&keys)),
+                    );
                 }
                 for (ak, ar) in rule.actions.iter().flatten() {
-                    emit(&mut out, &format!("{path}.actions.{ak}"), ar, name, Some(&action_condition(&keys, ak)));
+                    emit(
+                        &mut out,
+                        &format!("{path}.actions.{ak}"),
+                        ar,
+                        name,
+                        Some(&action_condition(&keys, ak)),
+                    );
                 }
             }
         }

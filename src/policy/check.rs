@@ -1,7 +1,6 @@
 //! Evaluate one call against a policy, as a gateway would.
 
-use super::format::{Action, PolicyFile, RateLimit, Rule, Source};
-use super::generate::action_key;
+use super::format::{action_key, Action, PolicyFile, RateLimit, Rule, Source};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -52,7 +51,11 @@ impl Decision {
             decision,
             rule: path,
             selected,
-            rate_limit: if decision == Action::Allow { rule.rate_limit } else { None },
+            rate_limit: if decision == Action::Allow {
+                rule.rate_limit
+            } else {
+                None
+            },
             reason: rule.reason.clone(),
             pin: rule.pin.clone(),
             source: rule.source,
@@ -124,11 +127,19 @@ pub fn check(policy: &PolicyFile, tool: &str, args: &Value) -> Decision {
         };
     }
     if given < keys.len() {
-        let missing: Vec<&str> = keys.iter().zip(&present).filter(|(_, p)| !**p).map(|(k, _)| *k).collect();
+        let missing: Vec<&str> = keys
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| !**p)
+            .map(|(k, _)| *k)
+            .collect();
         return Decision::default(
             policy,
             tool,
-            format!("call to {tool:?} names a finer key without {}", missing.join(", ")),
+            format!(
+                "call to {tool:?} names a finer key without {}",
+                missing.join(", ")
+            ),
             None,
         );
     }
@@ -150,6 +161,11 @@ pub fn check(policy: &PolicyFile, tool: &str, args: &Value) -> Decision {
     let ak = action_key(&vals);
     match rule.actions.as_ref().and_then(|a| a.get(&ak)) {
         Some(r) => Decision::from_rule(tool, r, format!("{path}.actions.{ak}"), Some(ak)),
-        None => Decision::default(policy, tool, format!("no rule for action {ak:?} of {tool:?}"), Some(ak)),
+        None => Decision::default(
+            policy,
+            tool,
+            format!("no rule for action {ak:?} of {tool:?}"),
+            Some(ak),
+        ),
     }
 }

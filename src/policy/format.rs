@@ -87,12 +87,17 @@ impl TryFrom<RawRateLimit> for RateLimit {
     type Error = String;
     fn try_from(r: RawRateLimit) -> Result<Self, String> {
         if r.max == 0 {
-            return Err("rate_limit.max must be at least 1 (use \"action\": \"deny\" to block)".into());
+            return Err(
+                "rate_limit.max must be at least 1 (use \"action\": \"deny\" to block)".into(),
+            );
         }
         if r.window == 0 {
             return Err("rate_limit.window must be at least 1 second".into());
         }
-        Ok(RateLimit { max: r.max, window: r.window })
+        Ok(RateLimit {
+            max: r.max,
+            window: r.window,
+        })
     }
 }
 
@@ -179,15 +184,29 @@ pub struct Rule {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
+    #[serde(default, deserialize_with = "no_null")]
     action: Option<Action>,
+    #[serde(default, deserialize_with = "no_null")]
     reason: Option<String>,
+    #[serde(default, deserialize_with = "no_null")]
     rate_limit: Option<RateLimit>,
-    #[serde(rename = "match")]
+    #[serde(rename = "match", default, deserialize_with = "no_null")]
     match_keys: Option<MatchKeys>,
+    #[serde(default, deserialize_with = "no_null")]
     actions: Option<BTreeMap<String, Rule>>,
+    #[serde(default, deserialize_with = "no_null")]
     discovery: Option<Box<Rule>>,
+    #[serde(default, deserialize_with = "no_null")]
     pin: Option<String>,
+    #[serde(default, deserialize_with = "no_null")]
     source: Option<Source>,
+}
+
+/// An optional key that, when present, must not be `null` (as in the schema).
+fn no_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl TryFrom<RawRule> for Rule {
@@ -208,10 +227,37 @@ impl TryFrom<RawRule> for Rule {
     }
 }
 
+/// The key of an action inside an umbrella rule: the value itself for one
+/// match key; for several, the values joined by `/`, each with `%` written
+/// `%25` and `/` written `%2F`.
+pub fn action_key(values: &[&str]) -> String {
+    if values.len() == 1 {
+        return values[0].to_string();
+    }
+    values
+        .iter()
+        .map(|v| v.replace('%', "%25").replace('/', "%2F"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Undo [`action_key`] for `n` match keys.
+pub fn split_action_key(key: &str, n: usize) -> Vec<String> {
+    if n <= 1 {
+        return vec![key.to_string()];
+    }
+    key.split('/')
+        .map(|p| p.replace("%2F", "/").replace("%25", "%"))
+        .collect()
+}
+
 /// `sha256:` followed by 64 lowercase hex digits.
 pub fn valid_pin(p: &str) -> bool {
-    p.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    p.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 impl Rule {
@@ -221,7 +267,11 @@ impl Rule {
     }
 
     pub fn deny(reason: impl Into<String>) -> Rule {
-        Rule { action: Some(Action::Deny), reason: Some(reason.into()), ..Rule::default() }
+        Rule {
+            action: Some(Action::Deny),
+            reason: Some(reason.into()),
+            ..Rule::default()
+        }
     }
 
     pub fn is_umbrella(&self) -> bool {
@@ -258,7 +308,9 @@ impl Rule {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(p) = &self.pin {
             if !valid_pin(p) {
-                return Err(format!("pin {p:?} is not \"sha256:\" followed by 64 lowercase hex digits"));
+                return Err(format!(
+                    "pin {p:?} is not \"sha256:\" followed by 64 lowercase hex digits"
+                ));
             }
         }
         match &self.match_keys {
@@ -287,18 +339,26 @@ impl Rule {
                     }
                 }
                 let Some(actions) = &self.actions else {
-                    return Err("a rule with \"match\" needs \"actions\" (argument value -> rule)".into());
+                    return Err(
+                        "a rule with \"match\" needs \"actions\" (argument value -> rule)".into(),
+                    );
                 };
-                for (name, r) in actions.iter().map(|(k, r)| (k.as_str(), r)).chain(self.discovery.as_deref().map(|d| ("discovery", d))) {
+                for (name, r) in actions
+                    .iter()
+                    .map(|(k, r)| (k.as_str(), r))
+                    .chain(self.discovery.as_deref().map(|d| ("discovery", d)))
+                {
                     if r.is_umbrella() || r.actions.is_some() || r.discovery.is_some() {
                         return Err(format!("rule {name:?} inside an umbrella rule cannot itself have \"match\", \"actions\" or \"discovery\""));
                     }
                 }
                 if keys.len() > 1 {
                     for name in actions.keys() {
-                        if name.split('/').count() != keys.len() {
+                        let parts = split_action_key(name, keys.len());
+                        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+                        if parts.len() != keys.len() || action_key(&refs) != *name {
                             return Err(format!(
-                                "action key {name:?} must have {} values separated by \"/\" (one per \"match\" key; write \"/\" inside a value as %2F)",
+                                "action key {name:?} must have {} values separated by \"/\" (one per \"match\" key; inside a value write \"/\" as %2F and \"%\" as %25)",
                                 keys.len()
                             ));
                         }
@@ -315,12 +375,21 @@ impl Rule {
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     /// Lets editors find the schema; ignored otherwise.
-    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "$schema",
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub schema: Option<String>,
     pub version: Version,
     /// What happens to a call no rule covers. Absent means deny (and, in an
     /// overrides file, "keep the generated default").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "no_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default: Option<Action>,
     #[serde(default)]
     pub tools: BTreeMap<String, Rule>,
@@ -328,7 +397,12 @@ pub struct PolicyFile {
 
 impl PolicyFile {
     pub fn new(default: Action) -> PolicyFile {
-        PolicyFile { schema: None, version: Version, default: Some(default), tools: BTreeMap::new() }
+        PolicyFile {
+            schema: None,
+            version: Version,
+            default: Some(default),
+            tools: BTreeMap::new(),
+        }
     }
 
     pub fn default_action(&self) -> Action {
@@ -368,7 +442,10 @@ impl<'de> Deserialize<'de> for Version {
 
 /// Read a policy (or overrides) file. Errors name the file, line and column.
 pub fn load_policy(path: &Path) -> Result<PolicyFile, PolicyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_policy(&text, path)
 }
 
@@ -379,6 +456,11 @@ pub fn parse_policy(text: &str, path: &Path) -> Result<PolicyFile, PolicyError> 
         let full = e.to_string();
         let suffix = format!(" at line {line} column {column}");
         let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-        PolicyError::Parse { path: path.to_path_buf(), line, column, message }
+        PolicyError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     })
 }

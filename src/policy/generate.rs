@@ -1,7 +1,7 @@
 //! Verdicts → rules → one policy file, with umbrella tools, name
 //! qualification across servers, overrides and pins.
 
-use super::format::{Action, MatchKeys, PolicyFile, Rule, Source};
+use super::format::{action_key, Action, MatchKeys, PolicyFile, Rule, Source};
 use super::profile::Profile;
 use crate::model::Verdict;
 use serde_json::Value;
@@ -38,10 +38,19 @@ pub fn reason(v: &Verdict) -> String {
         }
     }
     if !names.is_empty() {
-        let word = if names.len() == 1 { "signal" } else { "signals" };
+        let word = if names.len() == 1 {
+            "signal"
+        } else {
+            "signals"
+        };
         s.push_str(&format!(": {word} {}", names.join(", ")));
     }
-    if let Some(ev) = v.signals.iter().map(|s| squash(&s.evidence)).find(|e| !e.is_empty()) {
+    if let Some(ev) = v
+        .signals
+        .iter()
+        .map(|s| squash(&s.evidence))
+        .find(|e| !e.is_empty())
+    {
         s.push_str(" — ");
         s.push_str(&ev);
     }
@@ -85,13 +94,21 @@ pub fn rule_for(verdict: &Verdict, profile: &Profile) -> Rule {
         if let Some(n) = adj.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             notes.push(n.to_string());
         } else if action != before {
-            notes.push(format!("{} by profile ({})", action.as_str().replace('_', " "), adj.describe()));
+            notes.push(format!(
+                "{} by profile ({})",
+                action.as_str().replace('_', " "),
+                adj.describe()
+            ));
         }
     }
     if action != Action::Allow {
         rate_limit = None;
     }
-    let mut rule = Rule { action: (action != Action::Allow).then_some(action), rate_limit, ..Rule::default() };
+    let mut rule = Rule {
+        action: (action != Action::Allow).then_some(action),
+        rate_limit,
+        ..Rule::default()
+    };
     if action != Action::Allow {
         let mut r = reason(verdict);
         for n in notes {
@@ -107,8 +124,13 @@ fn discovery_rule(profile: &Profile) -> Rule {
     let d = profile.discovery;
     Rule {
         action: (d.action != Action::Allow).then_some(d.action),
-        rate_limit: if d.action == Action::Allow { d.rate_limit } else { None },
-        reason: (d.action != Action::Allow).then(|| "discovery call (selects no action)".to_string()),
+        rate_limit: if d.action == Action::Allow {
+            d.rate_limit
+        } else {
+            None
+        },
+        reason: (d.action != Action::Allow)
+            .then(|| "discovery call (selects no action)".to_string()),
         ..Rule::default()
     }
 }
@@ -120,44 +142,57 @@ fn pin_of(hash: &str) -> String {
     format!("sha256:{}", h.to_ascii_lowercase())
 }
 
-/// The key of an action inside an umbrella rule: the value itself for one
-/// match key; the values joined by `/` (with `%` → `%25`, `/` → `%2F`) for several.
-pub fn action_key(values: &[&str]) -> String {
-    if values.len() == 1 {
-        return values[0].to_string();
-    }
-    values.iter().map(|v| v.replace('%', "%25").replace('/', "%2F")).collect::<Vec<_>>().join("/")
-}
-
 /// The string values of `keys` in a selector, or `None` if one is missing
 /// or not a string.
 fn selector_values<'v>(sel: &'v Value, keys: &[String]) -> Option<Vec<&'v str>> {
-    keys.iter().map(|k| sel.get(k).and_then(Value::as_str)).collect()
+    keys.iter()
+        .map(|k| sel.get(k).and_then(Value::as_str))
+        .collect()
 }
+
+/// (holds the action's name, key positions from the finest).
+type Score = (bool, Vec<usize>);
+
+/// (server, tool name).
+type ServerTool = (String, String);
 
 /// Choose the argument keys that tell an umbrella's actions apart: the
 /// fewest string-valued selector keys whose values are unique per action,
 /// preferring the key whose value is the action's own name, then finer
 /// (later) keys; in selector order. If nothing is unique, all keys.
 pub fn choose_match_keys(children: &[(&str, &Value)]) -> Vec<String> {
-    let Some((_, first)) = children.first() else { return Vec::new() };
-    let Some(obj) = first.as_object() else { return Vec::new() };
+    let Some((_, first)) = children.first() else {
+        return Vec::new();
+    };
+    let Some(obj) = first.as_object() else {
+        return Vec::new();
+    };
     let candidates: Vec<String> = obj
         .keys()
-        .filter(|k| children.iter().all(|(_, s)| s.get(k.as_str()).is_some_and(Value::is_string)))
+        .filter(|k| {
+            children
+                .iter()
+                .all(|(_, s)| s.get(k.as_str()).is_some_and(Value::is_string))
+        })
         .cloned()
         .collect();
     if candidates.is_empty() {
         return Vec::new();
     }
-    let names_key = |k: &str| children.iter().all(|(n, s)| s.get(k).and_then(Value::as_str) == Some(*n));
+    let names_key = |k: &str| {
+        children
+            .iter()
+            .all(|(n, s)| s.get(k).and_then(Value::as_str) == Some(*n))
+    };
     let unique = |keys: &[String]| {
         let mut seen = BTreeSet::new();
-        children.iter().all(|(_, s)| selector_values(s, keys).is_some_and(|v| seen.insert(action_key(&v))))
+        children
+            .iter()
+            .all(|(_, s)| selector_values(s, keys).is_some_and(|v| seen.insert(action_key(&v))))
     };
     let n = candidates.len();
     for size in 1..=n.min(4) {
-        let mut best: Option<(Vec<String>, (bool, Vec<usize>))> = None;
+        let mut best: Option<(Vec<String>, Score)> = None;
         for mask in 0u32..(1 << n) {
             if mask.count_ones() as usize != size {
                 continue;
@@ -167,7 +202,10 @@ pub fn choose_match_keys(children: &[(&str, &Value)]) -> Vec<String> {
             if !unique(&keys) {
                 continue;
             }
-            let score = (keys.iter().any(|k| names_key(k)), idx.iter().rev().cloned().collect::<Vec<_>>());
+            let score = (
+                keys.iter().any(|k| names_key(k)),
+                idx.iter().rev().cloned().collect::<Vec<_>>(),
+            );
             if best.as_ref().is_none_or(|(_, b)| score > *b) {
                 best = Some((keys, score));
             }
@@ -206,7 +244,12 @@ struct Child {
 /// Build the policy: one rule per tool; an umbrella rule per tool whose
 /// actions were expanded, plus a flat rule per action name; names qualified
 /// `server/tool` only where two servers share one; then overrides.
-pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyFile>, pin: bool) -> Generated {
+pub fn generate(
+    entries: &[Entry],
+    profile: &Profile,
+    overrides: Option<&PolicyFile>,
+    pin: bool,
+) -> Generated {
     // (server, umbrella name) of every expanded action.
     let mut umbrellas: BTreeMap<(String, String), Umbrella> = BTreeMap::new();
     for e in entries {
@@ -228,7 +271,7 @@ pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyF
     // flat twins of actions second. Each value: (is_real, rule).
     let mut flat: BTreeMap<(String, String), (bool, Rule)> = BTreeMap::new();
     // flat twin (server, name) → (server, umbrella, child index)
-    let mut twin_of: BTreeMap<(String, String), Vec<(String, String, usize)>> = BTreeMap::new();
+    let mut twin_of: BTreeMap<ServerTool, Vec<(String, String, usize)>> = BTreeMap::new();
 
     for e in entries {
         let mut rule = rule_for(e.verdict, profile);
@@ -252,7 +295,9 @@ pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyF
                 }
             }
             Some(parent) => {
-                let u = umbrellas.get_mut(&(server.clone(), parent.clone())).expect("collected above");
+                let u = umbrellas
+                    .get_mut(&(server.clone(), parent.clone()))
+                    .expect("collected above");
                 let idx = u.children.len();
                 u.children.push(Child {
                     name: e.tool.name.clone(),
@@ -263,7 +308,10 @@ pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyF
                 if umbrella_set.contains(&key) {
                     continue; // an action never shadows a real umbrella tool
                 }
-                twin_of.entry(key.clone()).or_default().push((server, parent.clone(), idx));
+                twin_of
+                    .entry(key.clone())
+                    .or_default()
+                    .push((server, parent.clone(), idx));
                 match flat.get_mut(&key) {
                     Some(slot) if slot.0 => {} // a real tool keeps its name
                     Some(slot) => slot.1 = stricter(slot.1.clone(), rule),
@@ -295,12 +343,20 @@ pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyF
     let mut umbrella_keys: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
     for u in umbrellas.values() {
         let key = qualify(&u.server, &u.name);
-        let sels: Vec<(&str, &Value)> = u.children.iter().map(|c| (c.name.as_str(), &c.selector)).collect();
+        let sels: Vec<(&str, &Value)> = u
+            .children
+            .iter()
+            .map(|c| (c.name.as_str(), &c.selector))
+            .collect();
         let keys = choose_match_keys(&sels);
         if keys.is_empty() {
             // Nothing to dispatch on: one rule for the whole tool.
             let mut r = u.own.clone().unwrap_or_else(|| {
-                u.children.iter().map(|c| c.rule.clone()).reduce(stricter).unwrap_or_else(Rule::allow)
+                u.children
+                    .iter()
+                    .map(|c| c.rule.clone())
+                    .reduce(stricter)
+                    .unwrap_or_else(Rule::allow)
             });
             r.pin = u.pin.clone();
             policy.tools.insert(key.clone(), r);
@@ -350,7 +406,19 @@ pub fn generate(entries: &[Entry], profile: &Profile, overrides: Option<&PolicyF
     }
 
     let overridden = match overrides {
-        Some(o) => apply_overrides(&mut policy, o, &links, pin),
+        Some(o) => {
+            // Where each (server, tool) ended up, to place `server/tool` overrides.
+            let mut placed: BTreeMap<String, String> = BTreeMap::new();
+            let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for (s, n) in flat.keys().chain(umbrellas.keys()) {
+                let key = qualify(s, n);
+                placed.insert(format!("{s}/{n}"), key.clone());
+                by_name.entry(n.as_str()).or_default().push(key);
+            }
+            let servers: BTreeSet<&str> = entries.iter().map(|e| e.tool.server.as_str()).collect();
+            let tools = resolve_overrides(o, &servers, &placed, &by_name);
+            apply_overrides(&mut policy, o.default, &tools, &links, pin)
+        }
         None => Vec::new(),
     };
     Generated { policy, overridden }
@@ -374,6 +442,57 @@ fn mark(mut r: Rule, generated: Option<&Rule>, pin: bool) -> Rule {
     r
 }
 
+/// Map the overrides file's keys to keys of the generated policy.
+///
+/// A plain name applies to that tool on every server (each qualified entry
+/// where servers share the name). `server/tool` applies to that server's tool
+/// whatever its key here, and is skipped when the server is not among the
+/// entries (e.g. another server's per-server file). Names matching nothing are
+/// added. A `server/tool` override wins over a plain one for the same tool.
+fn resolve_overrides(
+    o: &PolicyFile,
+    servers: &BTreeSet<&str>,
+    placed: &BTreeMap<String, String>,
+    by_name: &BTreeMap<&str, Vec<String>>,
+) -> BTreeMap<String, Rule> {
+    let mut plain: BTreeMap<String, Rule> = BTreeMap::new();
+    let mut qualified: BTreeMap<String, Rule> = BTreeMap::new();
+    for (key, rule) in &o.tools {
+        // The longest server name that `key` starts with, then "/".
+        let server = servers
+            .iter()
+            .filter(|s| {
+                key.len() > s.len() + 1 && key.starts_with(*s) && key.as_bytes()[s.len()] == b'/'
+            })
+            .max_by_key(|s| s.len());
+        if let Some(s) = server {
+            let tool = &key[s.len() + 1..];
+            let target = match placed.get(key) {
+                Some(k) => k.clone(),
+                None if by_name.contains_key(tool) => key.clone(),
+                None => tool.to_string(),
+            };
+            qualified.insert(target, rule.clone());
+        } else if key.contains('/') && !by_name.contains_key(key.as_str()) {
+            // Another server's tool (tool names never contain "/").
+            continue;
+        } else {
+            match by_name.get(key.as_str()) {
+                Some(keys) => {
+                    for k in keys {
+                        plain.insert(k.clone(), rule.clone());
+                    }
+                }
+                None => {
+                    plain.insert(key.clone(), rule.clone());
+                }
+            }
+        }
+    }
+    plain.extend(qualified);
+    plain
+}
+
 /// Merge `o` over `policy`; return the labels of the rules it set.
 ///
 /// A leaf override replaces the generated rule whole. An umbrella override
@@ -381,18 +500,29 @@ fn mark(mut r: Rule, generated: Option<&Rule>, pin: bool) -> Rule {
 /// `match` it replaces the umbrella whole. An override of an action, by its
 /// flat name or inside its umbrella, applies to both forms unless the other
 /// form is overridden explicitly too.
-fn apply_overrides(policy: &mut PolicyFile, o: &PolicyFile, links: &[(String, String, String)], pin: bool) -> Vec<String> {
+fn apply_overrides(
+    policy: &mut PolicyFile,
+    default: Option<Action>,
+    tools: &BTreeMap<String, Rule>,
+    links: &[(String, String, String)],
+    pin: bool,
+) -> Vec<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
-    if let Some(d) = o.default {
+    if let Some(d) = default {
         policy.default = Some(d);
         out.insert("(default)".to_string());
     }
     // Explicitly overridden forms, to stop propagation onto them.
     let mut explicit_flat: BTreeSet<&str> = BTreeSet::new();
     let mut explicit_action: BTreeSet<(String, String)> = BTreeSet::new();
-    for (name, r) in &o.tools {
+    for (name, r) in tools {
         match (r.is_umbrella(), policy.tools.get(name)) {
-            (true, Some(g)) if g.match_keys.as_ref().zip(r.match_keys.as_ref()).is_some_and(|(a, b)| a.same_as(b)) => {
+            (true, Some(g))
+                if g.match_keys
+                    .as_ref()
+                    .zip(r.match_keys.as_ref())
+                    .is_some_and(|(a, b)| a.same_as(b)) =>
+            {
                 for ak in r.actions.iter().flat_map(|a| a.keys()) {
                     explicit_action.insert((name.clone(), ak.clone()));
                 }
@@ -403,10 +533,14 @@ fn apply_overrides(policy: &mut PolicyFile, o: &PolicyFile, links: &[(String, St
         }
     }
 
-    for (name, r) in &o.tools {
+    for (name, r) in tools {
         let generated = policy.tools.get(name).cloned();
         let same_match = generated.as_ref().is_some_and(|g| {
-            r.is_umbrella() && g.match_keys.as_ref().zip(r.match_keys.as_ref()).is_some_and(|(a, b)| a.same_as(b))
+            r.is_umbrella()
+                && g.match_keys
+                    .as_ref()
+                    .zip(r.match_keys.as_ref())
+                    .is_some_and(|(a, b)| a.same_as(b))
         });
         if same_match {
             let mut g = generated.expect("checked");
@@ -450,7 +584,9 @@ fn apply_overrides(policy: &mut PolicyFile, o: &PolicyFile, links: &[(String, St
             if !r.is_umbrella() {
                 for (fk, uk, ak) in links {
                     if fk == name && !explicit_action.contains(&(uk.clone(), ak.clone())) {
-                        if let Some(acts) = policy.tools.get_mut(uk).and_then(|u| u.actions.as_mut()) {
+                        if let Some(acts) =
+                            policy.tools.get_mut(uk).and_then(|u| u.actions.as_mut())
+                        {
                             let prev = acts.get(ak).cloned();
                             acts.insert(ak.clone(), mark(r.clone(), prev.as_ref(), pin));
                             out.insert(action_label(uk, ak));

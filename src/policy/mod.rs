@@ -16,11 +16,11 @@ mod profile;
 pub use cedar::to_cedar;
 pub use check::{check, Decision};
 pub use format::{
-    load_policy, parse_policy, valid_pin, Action, MatchKeys, PolicyError, PolicyFile, RateLimit, Rule, Source,
-    Version, FORMAT_VERSION,
+    action_key, load_policy, parse_policy, split_action_key, valid_pin, Action, MatchKeys,
+    PolicyError, PolicyFile, RateLimit, Rule, Source, Version, FORMAT_VERSION,
 };
 pub use generate::{
-    action_key, action_label, choose_match_keys, discovery_label, generate, reason, rule_for, Entry, Generated,
+    action_label, choose_match_keys, discovery_label, generate, reason, rule_for, Entry, Generated,
 };
 pub use profile::{Adjust, BaseRule, Profile, RiskRules, BUILTIN_PROFILE};
 

@@ -56,9 +56,15 @@ impl TryFrom<RawBase> for BaseRule {
     type Error = String;
     fn try_from(r: RawBase) -> Result<Self, String> {
         if r.rate_limit.is_some() && r.action != Action::Allow {
-            return Err(format!("rate_limit applies only to action = \"allow\", not \"{}\"", r.action));
+            return Err(format!(
+                "rate_limit applies only to action = \"allow\", not \"{}\"",
+                r.action
+            ));
         }
-        Ok(BaseRule { action: r.action, rate_limit: r.rate_limit })
+        Ok(BaseRule {
+            action: r.action,
+            rate_limit: r.rate_limit,
+        })
     }
 }
 
@@ -120,13 +126,19 @@ impl TryFrom<RawAdjust> for Adjust {
     type Error = String;
     fn try_from(r: RawAdjust) -> Result<Self, String> {
         if r.signal.is_none() && r.category.is_none() && r.kind.is_none() && r.risk.is_none() {
-            return Err("[[adjust]] needs at least one condition: signal, category, kind or risk".into());
+            return Err(
+                "[[adjust]] needs at least one condition: signal, category, kind or risk".into(),
+            );
         }
         if r.at_least.is_none() && r.action.is_none() && r.rate_limit.is_none() {
-            return Err("[[adjust]] needs at least one effect: at_least, action or rate_limit".into());
+            return Err(
+                "[[adjust]] needs at least one effect: at_least, action or rate_limit".into(),
+            );
         }
         if r.at_least.is_some() && r.action.is_some() {
-            return Err("[[adjust]] takes either at_least (raise only) or action (set), not both".into());
+            return Err(
+                "[[adjust]] takes either at_least (raise only) or action (set), not both".into(),
+            );
         }
         if r.signal.as_deref() == Some("") {
             return Err("[[adjust]] signal must not be empty".into());
@@ -189,7 +201,10 @@ impl Profile {
         match std::fs::read_to_string(path) {
             Ok(text) => Profile::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profile::default()),
-            Err(source) => Err(PolicyError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(PolicyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 
@@ -211,7 +226,9 @@ impl Profile {
                     path: path.to_path_buf(),
                     line,
                     column,
-                    message: format!("unsupported profile version {v}: this mcp-catalogue reads version 1"),
+                    message: format!(
+                        "unsupported profile version {v}: this mcp-catalogue reads version 1"
+                    ),
                 });
             }
         }

@@ -10,7 +10,7 @@
 //! the hash, deterministically.
 
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Longest slug body before the hash suffix.
 pub const MAX_BASE: usize = 80;
@@ -45,7 +45,7 @@ fn base(name: &str) -> String {
             break;
         }
     }
-    let s = s.trim_matches('.');
+    let s = s.trim_start_matches(['.', '-']).trim_end_matches('.');
     s.to_string()
 }
 
@@ -85,7 +85,6 @@ pub fn slug(name: &str) -> String {
 #[derive(Default)]
 pub struct Slugger {
     used: HashSet<String>,
-    by_name: HashMap<String, String>,
 }
 
 impl Slugger {
@@ -93,26 +92,25 @@ impl Slugger {
         Self::default()
     }
 
-    /// The slug for `name` in this directory; the same name always gets the
-    /// same slug. Call in a stable order (e.g. sorted names) so collisions,
-    /// if ever, resolve the same way on every run.
+    /// A slug for `name` not handed out before in this directory (a name
+    /// given twice gets two slugs). Call once per item in a stable order
+    /// (e.g. sorted names) so collisions, if ever, resolve the same way on
+    /// every run.
     pub fn get(&mut self, name: &str) -> String {
-        if let Some(s) = self.by_name.get(name) {
-            return s.clone();
-        }
         let mut s = slug(name);
         let mut len = 8;
+        let mut n = 0;
         while self.used.contains(&s) {
             len += 8;
-            if len > 64 {
-                // Two different names with equal full hashes: unreachable in practice.
-                s = format!("{}-{}", s, self.used.len());
-            } else {
+            if len <= 64 {
                 s = slug_with(name, len);
+            } else {
+                // The same name given again: number the copies.
+                n += 1;
+                s = format!("{}-{n}", slug_with(name, 64));
             }
         }
         self.used.insert(s.clone());
-        self.by_name.insert(name.to_string(), s.clone());
         s
     }
 }
@@ -151,8 +149,8 @@ mod tests {
         let mut s = Slugger::new();
         let names = ["a", "A", "a--ca978112", "b", "a"];
         let got: Vec<String> = names.iter().map(|n| s.get(n)).collect();
-        assert_eq!(got[0], got[4]);
-        let set: HashSet<&String> = got[..4].iter().collect();
-        assert_eq!(set.len(), 4);
+        assert_eq!(got[0], "a");
+        let set: HashSet<&String> = got.iter().collect();
+        assert_eq!(set.len(), 5, "{got:?}");
     }
 }

@@ -13,7 +13,11 @@ pub fn shared() -> PathBuf {
     let p = std::env::var_os("MCP_CATALOGUE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("..").join("shared"));
-    assert!(p.join("tools/mcp-replay").exists(), "../shared not found at {}", p.display());
+    assert!(
+        p.join("tools/mcp-replay").exists(),
+        "../shared not found at {}",
+        p.display()
+    );
     p
 }
 
@@ -29,11 +33,19 @@ pub fn truenas_session() -> PathBuf {
 /// `scripts/test` (`.venvs/sdk`). Used to run real Streamable HTTP / SSE servers.
 pub fn sdk_python() -> PathBuf {
     let p = root().join(".venvs/sdk/bin/python");
-    assert!(p.exists(), "{} missing: run scripts/test (it creates the test venvs)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/test (it creates the test venvs)",
+        p.display()
+    );
     p
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

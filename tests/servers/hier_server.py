@@ -11,6 +11,7 @@ tool, `ops`, whose actions appear only through discovery calls:
 Two groups both have an operation named `list`, so expansion must qualify
 them. If HIER_LOG names a file, each tools/call's arguments are appended to it
 as one JSON line, so a test can check that only discovery calls were made.
+If HIER_FAIL_GROUP names a group, listing that group answers an error.
 """
 import json
 import os
@@ -92,6 +93,8 @@ def call(arguments):
     if op == "groups" and set(arguments) == {"op"}:
         return text_result(groups_json())
     if op == "group" and set(arguments) == {"op", "group"}:
+        if arguments["group"] == os.environ.get("HIER_FAIL_GROUP"):
+            return text_result(f"Error: group {arguments['group']} is unavailable", error=True)
         table = group_table(arguments["group"])
         if table is None:
             return text_result(f"Unknown group: {arguments['group']}", error=True)

@@ -1,0 +1,746 @@
+//! The commands: each runs one pipeline in order. Only this file knows the
+//! order of the stages; the stages themselves live in the library.
+
+use crate::cli::{self, ChangesFormat, Cli, Command, CrawlArgs, ExportFormat, PolicyArgs, PolicyCommand, PolicyFormat, TextOrJson};
+use anyhow::{anyhow, bail, Context, Result};
+use mcp_catalogue::classify::Rules;
+use mcp_catalogue::crawl::{self, CrawlOptions};
+use mcp_catalogue::expand::Recipes;
+use mcp_catalogue::history::{self, Changes};
+use mcp_catalogue::model::ToolRecord;
+use mcp_catalogue::store::{self, ServerResult, StoredTool, Store};
+use mcp_catalogue::{pipeline, policy, site, source};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An error in what the user gave us (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+fn bad<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow::Error::new(BadInput(e.to_string()))
+}
+
+pub async fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Crawl(args) => {
+            let _lock = lock_db(&cli.db, args.lock_timeout)?;
+            let out = crawl_and_classify(&cli, args, "crawl").await?;
+            Ok(out.exit_code(args.strict))
+        }
+        Command::Export { format, include_removed } => export(&cli, *format, *include_removed),
+        Command::Servers { format } => servers(&cli, *format),
+        Command::Classify => {
+            let _lock = lock_db(&cli.db, 3600.0)?;
+            let rules = load_rules(&cli)?;
+            let mut store = open_store(&cli.db)?;
+            let t = std::time::Instant::now();
+            let n = classify_all(&mut store, &rules)?;
+            eprintln!("classified {n} tools in {:.3}s (rules {})", t.elapsed().as_secs_f64(), &rules.hash()[..12]);
+            Ok(0)
+        }
+        Command::Explain { tool, server, format } => explain(&cli, tool, server.as_deref(), *format),
+        Command::Policy { check: Some(PolicyCommand::Check { policy, tool, args, format }), .. } => {
+            policy_check(policy, tool, args.as_deref(), *format)
+        }
+        Command::Policy { check: None, args } => {
+            let store = open_store(&cli.db)?;
+            write_policies(&cli, &store, args)?;
+            Ok(0)
+        }
+        Command::Site { out, base_url } => {
+            let store = open_store(&cli.db)?;
+            let rules = load_rules(&cli)?;
+            let since = store.last_run()?.unwrap_or(0).saturating_sub(1);
+            let changes = history::changes(&store, &rules, since)?;
+            let stats = build_site(&cli, &store, &changes, out, base_url.clone())?;
+            eprintln!("site: {} pages in {} ({} written, {} unchanged)", stats.pages, out.display(), stats.written, stats.unchanged);
+            Ok(0)
+        }
+        Command::Refresh(args) => refresh(&cli, args).await,
+        Command::Changes { since, format } => changes_cmd(&cli, since.as_deref(), *format),
+        Command::Ack { tool, server, run, all } => {
+            let mut store = open_store(&cli.db)?;
+            let n = match (tool, run, all) {
+                (Some(t), None, false) => {
+                    if store.find_tool(t, server.as_deref())?.is_empty() {
+                        return Err(bad(format!("no tool named {t:?}{}", server.as_ref().map(|s| format!(" on server {s:?}")).unwrap_or_default())));
+                    }
+                    store.ack(server.as_deref(), Some(t), None)?
+                }
+                (None, Some(r), false) => store.ack(server.as_deref(), None, Some(*r))?,
+                (None, None, true) => store.ack(server.as_deref(), None, None)?,
+                _ => return Err(bad("give a tool name, --run N or --all (one of them)")),
+            };
+            eprintln!("acknowledged {n} changed tool definition(s)");
+            if n > 0 {
+                let rules = load_rules(&cli)?;
+                classify_all(&mut store, &rules)?;
+            }
+            Ok(0)
+        }
+        Command::Merge { dbs } => merge(&cli, dbs),
+    }
+}
+
+fn open_store(path: &Path) -> Result<Store> {
+    Store::open(path).map_err(|e| match e {
+        store::StoreError::Foreign { .. } | store::StoreError::Newer { .. } => bad(e),
+        other => anyhow!(other),
+    })
+}
+
+fn load_rules(cli: &Cli) -> Result<Rules> {
+    Rules::load(&cli.rules).map_err(bad)
+}
+
+/// One crawl or refresh at a time per database: a second one waits for the
+/// lock (saying so) or gives up after `timeout` seconds with a clear message.
+fn lock_db(db: &Path, timeout: f64) -> Result<std::fs::File> {
+    use fs2::FileExt;
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".lock");
+    let path = db.with_file_name(name);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    if f.try_lock_exclusive().is_ok() {
+        return Ok(f);
+    }
+    eprintln!("another mcp-catalogue run holds {} ({}); waiting for it to finish", db.display(), path.display());
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        if f.try_lock_exclusive().is_ok() {
+            return Ok(f);
+        }
+        if start.elapsed().as_secs_f64() > timeout {
+            bail!("gave up after {timeout:.0}s waiting for another mcp-catalogue run on {}", db.display());
+        }
+    }
+}
+
+/// Result of a crawl, for the summary and exit code.
+pub struct CrawlOutcome {
+    pub results: Vec<ServerResult>,
+    pub summary: store::RunSummary,
+}
+
+impl CrawlOutcome {
+    fn exit_code(&self, strict: bool) -> u8 {
+        let ok = self.results.iter().filter(|r| r.ok).count();
+        if self.results.is_empty() || (strict && ok < self.results.len()) || ok == 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn crawl_options(args: &CrawlArgs) -> Result<CrawlOptions> {
+    use std::io::IsTerminal;
+    if args.jobs == 0 {
+        return Err(bad("--jobs must be at least 1"));
+    }
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return Err(bad("--timeout must be a positive number of seconds"));
+    }
+    let mut opts = CrawlOptions {
+        jobs: args.jobs,
+        timeout: Duration::from_secs_f64(args.timeout),
+        progress: std::io::stderr().is_terminal(),
+        ..Default::default()
+    };
+    opts.launch.sandbox = args.sandbox;
+    Ok(opts)
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let (k, n) = s.split_once('/').ok_or_else(|| bad(format!("--shard wants K/N, e.g. 1/4 (got {s:?})")))?;
+    let (k, n): (usize, usize) = (k.trim().parse().map_err(bad)?, n.trim().parse().map_err(bad)?);
+    if n == 0 || k == 0 || k > n {
+        return Err(bad(format!("--shard {s}: K must be between 1 and N")));
+    }
+    Ok((k, n))
+}
+
+async fn crawl_and_classify(cli: &Cli, args: &CrawlArgs, command: &str) -> Result<CrawlOutcome> {
+    let list = source::load(&cli.servers).map_err(bad)?;
+    for w in &list.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut servers = list.servers;
+    for name in &args.only {
+        if !servers.iter().any(|s| &s.name == name) {
+            return Err(bad(format!("--only {name:?}: no such server in {}", cli.servers.display())));
+        }
+    }
+    if !args.only.is_empty() {
+        servers.retain(|s| args.only.contains(&s.name));
+    }
+    if let Some(sh) = &args.shard {
+        let (k, n) = parse_shard(sh)?;
+        servers = crawl::shard(servers, k, n);
+        eprintln!("shard {k}/{n}: {} server(s)", servers.len());
+    }
+    let recipes = Recipes::load(&cli.rules.join("expanders")).map_err(bad)?;
+    let rules = load_rules(cli)?;
+    let mut store = open_store(&cli.db)?;
+    let opts = crawl_options(args)?;
+    let started = store::now();
+    let results = crawl::crawl(&servers, Arc::new(recipes), &opts).await;
+    let (summary, store_failures) = store.record_run(command, &started, &results)?;
+    classify_all(&mut store, &rules)?;
+    for r in &results {
+        if r.ok {
+            println!("ok      {:<32} {:>6} tools  {:>6.1}s", r.spec.name, r.tools.len(), r.seconds);
+            for w in &r.warnings {
+                println!("        warning: {w}");
+            }
+        } else {
+            println!(
+                "FAILED  {:<32} {}: {}  ({:.1}s)",
+                r.spec.name,
+                r.phase.as_deref().unwrap_or("?"),
+                r.error.as_deref().unwrap_or("unknown error"),
+                r.seconds
+            );
+            for line in &r.stderr_tail {
+                println!("        stderr: {line}");
+            }
+        }
+    }
+    for (server, e) in &store_failures {
+        println!("FAILED  {server:<32} store: {e} (its earlier tools were kept)");
+    }
+    let ok = results.iter().filter(|r| r.ok).count();
+    println!(
+        "run {}: {} ok, {} failed; tools +{} -{} ~{} ({} unchanged)",
+        summary.run,
+        ok,
+        results.len() - ok,
+        summary.added,
+        summary.removed,
+        summary.changed,
+        summary.unchanged
+    );
+    Ok(CrawlOutcome { results, summary })
+}
+
+/// Classify and store (see `pipeline::classify_all`).
+fn classify_all(store: &mut Store, rules: &Rules) -> Result<usize> {
+    Ok(pipeline::classify_all(store, rules)?)
+}
+
+fn export_object(t: &StoredTool) -> Value {
+    let r = &t.record;
+    let v = t.verdict.as_ref();
+    json!({
+        "server": r.server,
+        "name": r.name,
+        "title": r.title,
+        "parent": r.parent,
+        "selector": r.selector,
+        "category": r.category,
+        "description": r.description,
+        "input_schema": r.input_schema,
+        "annotations": r.annotations,
+        "hash": t.hash,
+        "first_seen": t.first_seen,
+        "last_seen": t.last_seen,
+        "status": t.status,
+        "versions": t.versions,
+        "definition_changed": t.definition_changed(),
+        "flags": r.flags,
+        "kind": v.map(|v| v.kind),
+        "risk": v.map(|v| v.risk),
+        "risk_category": v.map(|v| v.category),
+        "signals": v.map(|v| v.signals.iter().map(|s| s.name.clone()).collect::<Vec<_>>()),
+        "verdict": v,
+    })
+}
+
+fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> {
+    let store = open_store(&cli.db)?;
+    let tools = store.tools(include_removed)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match format {
+        ExportFormat::Json => {
+            let arr: Vec<Value> = tools.iter().map(export_object).collect();
+            serde_json::to_writer_pretty(&mut out, &arr)?;
+            writeln!(out)?;
+        }
+        ExportFormat::Csv => {
+            writeln!(out, "server,name,parent,category,kind,risk,risk_category,signals,status,hash,first_seen,last_seen,description")?;
+            for t in &tools {
+                let v = t.verdict.as_ref();
+                let fields = [
+                    t.record.server.clone(),
+                    t.record.name.clone(),
+                    t.record.parent.clone().unwrap_or_default(),
+                    t.record.category.clone().unwrap_or_default(),
+                    v.map(|v| v.kind.as_str().to_string()).unwrap_or_default(),
+                    v.map(|v| v.risk.as_str().to_string()).unwrap_or_default(),
+                    v.map(|v| v.category.as_str().to_string()).unwrap_or_default(),
+                    v.map(|v| v.signals.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(";")).unwrap_or_default(),
+                    t.status.clone(),
+                    t.hash.clone(),
+                    t.first_seen.clone(),
+                    t.last_seen.clone(),
+                    t.record.description.clone().unwrap_or_default(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(out, "{}", line.join(","))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// RFC 4180 quoting; cells that a spreadsheet would run as a formula get a
+/// leading quote (descriptions are third-party text).
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn servers(cli: &Cli, format: TextOrJson) -> Result<u8> {
+    let configured = match source::load(&cli.servers) {
+        Ok(l) => l.servers,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            vec![]
+        }
+    };
+    let store = open_store(&cli.db)?;
+    let rows = store.servers()?;
+    let mut by_name: BTreeMap<String, Value> = BTreeMap::new();
+    for s in &configured {
+        by_name.insert(s.name.clone(), json!({"name": s.name, "configured": true, "product": s.product, "outcome": "never crawled", "tools": 0}));
+    }
+    for r in &rows {
+        let e = by_name.entry(r.name.clone()).or_insert_with(|| json!({"name": r.name, "configured": false}));
+        e["product"] = json!(r.product);
+        e["outcome"] = json!(r.last_outcome.clone().unwrap_or_else(|| "never crawled".into()));
+        e["phase"] = json!(r.last_phase);
+        e["error"] = json!(r.last_error);
+        e["time"] = json!(r.last_time);
+        e["seconds"] = json!(r.last_seconds);
+        e["tools"] = json!(r.tools);
+        e["protocol_version"] = json!(r.protocol_version);
+        e["last_good"] = json!(r.last_good);
+    }
+    if format == TextOrJson::Json {
+        println!("{}", serde_json::to_string_pretty(&by_name.values().collect::<Vec<_>>())?);
+        return Ok(0);
+    }
+    println!("{:<32} {:<14} {:>6} {:>8}  {}", "SERVER", "OUTCOME", "TOOLS", "SECONDS", "LAST CRAWL");
+    for v in by_name.values() {
+        let outcome = v["outcome"].as_str().unwrap_or("");
+        println!(
+            "{:<32} {:<14} {:>6} {:>8}  {}{}",
+            v["name"].as_str().unwrap_or(""),
+            outcome,
+            v["tools"],
+            v["seconds"].as_f64().map(|s| format!("{s:.1}")).unwrap_or_default(),
+            v["time"].as_str().unwrap_or("-"),
+            if v["configured"] == json!(false) { "  (no longer configured)" } else { "" }
+        );
+        if outcome == "failed" {
+            println!("    {}: {}", v["phase"].as_str().unwrap_or("?"), v["error"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(0)
+}
+
+fn explain(cli: &Cli, tool: &str, server: Option<&str>, format: TextOrJson) -> Result<u8> {
+    let store = open_store(&cli.db)?;
+    let rules = load_rules(cli)?;
+    let tools: Vec<StoredTool> = store
+        .tools(false)?
+        .into_iter()
+        .filter(|t| t.record.name == tool && server.is_none_or(|s| t.record.server == s))
+        .collect();
+    if tools.is_empty() {
+        return Err(bad(format!("no tool named {tool:?}{} in {}", server.map(|s| format!(" on server {s:?}")).unwrap_or_default(), cli.db.display())));
+    }
+    if tools.len() > 1 && server.is_none() {
+        let names: Vec<&str> = tools.iter().map(|t| t.record.server.as_str()).collect();
+        eprintln!("note: {tool:?} exists on {} servers ({}); showing all (use --server)", tools.len(), names.join(", "));
+    }
+    for t in &tools {
+        let mut v = rules.classify(&t.record);
+        if let Some(stored) = &t.verdict {
+            v.signals.extend(stored.signals.iter().filter(|s| s.name == "definition-changed").cloned());
+        }
+        if format == TextOrJson::Json {
+            println!("{}", serde_json::to_string_pretty(&json!({"server": t.record.server, "tool": t.record.name, "verdict": v}))?);
+            continue;
+        }
+        println!("{} / {}", sanitize_terminal(&t.record.server), sanitize_terminal(&t.record.name));
+        if let Some(p) = &t.record.parent {
+            println!("  action of {} selected by {}", sanitize_terminal(p), t.record.selector.as_ref().map(|s| s.to_string()).unwrap_or_default());
+        }
+        if let Some(d) = &t.record.description {
+            println!("  description: {}", sanitize_terminal(&truncate(d, 300)));
+        }
+        println!("  kind: {}   category: {}   risk: {}   confidence: {:.2}", v.kind.as_str(), v.category.as_str(), v.risk.as_str(), v.confidence);
+        if !v.signals.is_empty() {
+            println!("  signals:");
+            for s in &v.signals {
+                println!("    {:<22} {}", s.name, sanitize_terminal(&s.evidence));
+            }
+        }
+        println!("  reasons:");
+        for r in &v.reasons {
+            println!("    {:<30} {}", r.rule, sanitize_terminal(&r.matched));
+        }
+        println!("  rules: {}", &v.rules_hash[..v.rules_hash.len().min(12)]);
+    }
+    Ok(0)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+/// Third-party text printed to a terminal loses control characters
+/// (escape sequences could rewrite the screen).
+fn sanitize_terminal(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() && c != '\n' { '�' } else { c }).collect()
+}
+
+fn policy_check(path: &Path, tool: &str, args: Option<&str>, format: TextOrJson) -> Result<u8> {
+    let p = policy::load_policy(path).map_err(bad)?;
+    let args: Value = match args {
+        Some(a) => serde_json::from_str(a).map_err(|e| bad(format!("--args is not valid JSON: {e}")))?,
+        None => json!({}),
+    };
+    let d = policy::check(&p, tool, &args);
+    if format == TextOrJson::Json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        println!("{d}");
+    }
+    Ok(d.exit_code() as u8)
+}
+
+/// Safe file stem for a server name (names come from the user's file, but
+/// are still never trusted as paths).
+pub fn file_stem(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    s.truncate(80);
+    if s.is_empty() || s != name {
+        use sha2::Digest;
+        let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+        s = format!("{}{}{}", s, if s.is_empty() { "" } else { "-" }, &h[..8]);
+    }
+    s
+}
+
+/// Write the policy files; returns the paths written.
+fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<PathBuf>> {
+    let profile = policy::Profile::load(&cli.rules.join("policy.toml")).map_err(bad)?;
+    let overrides_path = args.overrides.clone().unwrap_or_else(|| cli.rules.join("policy-overrides.json"));
+    let overrides = if overrides_path.exists() {
+        Some(policy::load_policy(&overrides_path).map_err(bad)?)
+    } else if args.overrides.is_some() {
+        return Err(bad(format!("overrides file {} does not exist", overrides_path.display())));
+    } else {
+        None
+    };
+    let tools = store.tools(false)?;
+    for s in &args.server {
+        if !tools.iter().any(|t| &t.record.server == s) {
+            return Err(bad(format!("--server {s:?}: no tools stored for that server")));
+        }
+    }
+    let chosen: Vec<&StoredTool> = tools
+        .iter()
+        .filter(|t| t.verdict.is_some() && (args.server.is_empty() || args.server.contains(&t.record.server)))
+        .collect();
+    let render = |entries: &[policy::Entry]| -> Result<(String, Vec<String>)> {
+        let g = policy::generate(entries, &profile, overrides.as_ref(), args.pin);
+        let text = match args.format {
+            PolicyFormat::Json => serde_json::to_string_pretty(&g.policy)? + "\n",
+            PolicyFormat::Cedar => policy::to_cedar(&g.policy),
+        };
+        Ok((text, g.overridden))
+    };
+    let entries_of = |ts: &[&StoredTool]| -> Vec<(ToolRecord, mcp_catalogue::model::Verdict, String)> {
+        ts.iter().map(|t| (t.record.clone(), t.verdict.clone().unwrap(), t.hash.clone())).collect()
+    };
+    let ext = if args.format == PolicyFormat::Cedar { "cedar" } else { "json" };
+    let mut written = Vec::new();
+    let mut report = |path: &Path, n: usize, overridden: &[String]| {
+        eprintln!("policy: {} ({} tools{})", path.display(), n, if overridden.is_empty() { String::new() } else { format!("; from overrides: {}", overridden.join(", ")) });
+    };
+    if let Some(out) = &args.out {
+        let owned = entries_of(&chosen);
+        let entries: Vec<policy::Entry> = owned.iter().map(|(t, v, h)| policy::Entry { tool: t, verdict: v, hash: h }).collect();
+        let (text, overridden) = render(&entries)?;
+        write_file(out, &text)?;
+        report(out, entries.len(), &overridden);
+        written.push(out.clone());
+    } else {
+        let mut by_server: BTreeMap<&str, Vec<&StoredTool>> = BTreeMap::new();
+        for t in &chosen {
+            by_server.entry(t.record.server.as_str()).or_default().push(t);
+        }
+        for (server, ts) in by_server {
+            let owned = entries_of(&ts);
+            let entries: Vec<policy::Entry> = owned.iter().map(|(t, v, h)| policy::Entry { tool: t, verdict: v, hash: h }).collect();
+            let (text, overridden) = render(&entries)?;
+            let path = args.dir.join(format!("{}.{ext}", file_stem(server)));
+            write_file(&path, &text)?;
+            report(&path, entries.len(), &overridden);
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// Write through a temporary file and rename, so readers never see half a file.
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if std::fs::read(path).map(|old| old == text.as_bytes()).unwrap_or(false) {
+        return Ok(());
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn build_site(cli: &Cli, store: &Store, changes: &Changes, out: &Path, base_url: Option<String>) -> Result<site::SiteStats> {
+    let profile = policy::Profile::load(&cli.rules.join("policy.toml")).map_err(bad)?;
+    let servers = store.servers()?;
+    let tools = store.tools(false)?;
+    let mut versions = HashMap::new();
+    for t in tools.iter().filter(|t| t.versions > 1) {
+        versions.insert(t.id, store.versions(t.id)?);
+    }
+    let input = site::SiteInput {
+        servers: &servers,
+        tools: &tools,
+        versions: &versions,
+        changes,
+        profile: &profile,
+        generated_at: store::now(),
+        base_url,
+    };
+    Ok(site::build(out, &input)?)
+}
+
+async fn refresh(cli: &Cli, args: &cli::RefreshArgs) -> Result<u8> {
+    let _lock = lock_db(&cli.db, args.crawl.lock_timeout)?;
+    let out = crawl_and_classify(cli, &args.crawl, "refresh").await?;
+    let store = open_store(&cli.db)?;
+    let rules = load_rules(cli)?;
+    let changes = history::changes(&store, &rules, out.summary.run - 1)?;
+    let pargs = PolicyArgs {
+        server: vec![],
+        out: None,
+        dir: args.policy_dir.clone(),
+        pin: args.pin,
+        format: PolicyFormat::Json,
+        overrides: None,
+    };
+    let written = write_policies(cli, &store, &pargs)?;
+    let stats = build_site(cli, &store, &changes, &args.site_dir, None)?;
+    let ok = out.results.iter().filter(|r| r.ok).count();
+    let risk_changes: Vec<String> = changes
+        .changed
+        .iter()
+        .filter(|c| c.old_risk != c.new_risk)
+        .map(|c| {
+            format!(
+                "{}/{} {} → {}",
+                c.server,
+                c.tool,
+                c.old_risk.map(|r| r.as_str()).unwrap_or("?"),
+                c.new_risk.map(|r| r.as_str()).unwrap_or("?")
+            )
+        })
+        .collect();
+    println!("refresh summary (run {}):", out.summary.run);
+    println!("  servers: {} ok, {} failed", ok, out.results.len() - ok);
+    println!("  tools: {} added, {} removed, {} changed", changes.added.len(), changes.removed.len(), changes.changed.len());
+    println!("  risk changes: {}", if risk_changes.is_empty() { "none".to_string() } else { risk_changes.join(", ") });
+    println!("  policies: {} file(s) in {}", written.len(), args.policy_dir.display());
+    println!("  site: {} pages in {} ({} written)", stats.pages, args.site_dir.display(), stats.written);
+    if args.fail_on_change && !changes.changed.is_empty() {
+        return Ok(3);
+    }
+    Ok(if ok < out.results.len() || out.results.is_empty() { 1 } else { 0 })
+}
+
+fn changes_cmd(cli: &Cli, since: Option<&str>, format: ChangesFormat) -> Result<u8> {
+    let store = open_store(&cli.db)?;
+    let rules = load_rules(cli)?;
+    let since_run = match since {
+        None => store.last_run()?.unwrap_or(0).saturating_sub(1),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                if time::Date::parse(&s[..s.len().min(10)], &time::macros::format_description!("[year]-[month]-[day]")).is_err() {
+                    return Err(bad(format!("--since {s:?}: expected a run id or a date like 2026-11-24 (or an RFC 3339 time)")));
+                }
+                store.run_before(s)?
+            }
+        },
+    };
+    let c = history::changes(&store, &rules, since_run)?;
+    match format {
+        ChangesFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+        ChangesFormat::Text | ChangesFormat::Md => print_changes(&c, format == ChangesFormat::Md),
+    }
+    Ok(0)
+}
+
+fn print_changes(c: &Changes, md: bool) {
+    let h = |s: &str| if md { format!("## {s}") } else { format!("{s}:") };
+    if md {
+        println!("# Changes since run {} (to run {})\n", c.since_run, c.to_run);
+    } else {
+        println!("changes since run {} (to run {})", c.since_run, c.to_run);
+    }
+    if c.is_empty() {
+        println!("no changes");
+        return;
+    }
+    let risk = |r: Option<mcp_catalogue::model::Risk>| r.map(|r| r.as_str()).unwrap_or("?");
+    if !c.changed.is_empty() {
+        println!("{}", h(&format!("changed ({})", c.changed.len())));
+        for i in &c.changed {
+            let verdict = if i.old_risk != i.new_risk || i.old_kind != i.new_kind {
+                format!(
+                    " — verdict {} {} → {} {}{}",
+                    i.old_kind.map(|k| k.as_str()).unwrap_or("?"),
+                    risk(i.old_risk),
+                    i.new_kind.map(|k| k.as_str()).unwrap_or("?"),
+                    risk(i.new_risk),
+                    if i.risk_up { " (RISK UP)" } else { "" }
+                )
+            } else {
+                String::new()
+            };
+            let fields: Vec<&str> = i.fields.iter().map(|f| f.field.as_str()).collect();
+            println!("{} {}/{}: {} changed{}", if md { "-" } else { "  ~" }, i.server, sanitize_terminal(&i.tool), fields.join(", "), verdict);
+            for f in &i.fields {
+                if md {
+                    println!("\n  ```diff\n{}\n  ```", f.diff.lines().filter(|l| !l.starts_with("  ")).map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"));
+                } else {
+                    for l in f.diff.lines().filter(|l| !l.starts_with("  ")) {
+                        println!("      {} {}", f.field, sanitize_terminal(l));
+                    }
+                }
+            }
+        }
+    }
+    for (title, items, mark) in [("added", &c.added, "+"), ("removed", &c.removed, "-")] {
+        if items.is_empty() {
+            continue;
+        }
+        println!("{}", h(&format!("{title} ({})", items.len())));
+        for i in items.iter() {
+            println!("{} {}/{} ({})", if md { "-" } else { &mark }, i.server, sanitize_terminal(&i.tool), risk(i.new_risk.or(i.old_risk)));
+        }
+    }
+}
+
+/// Fold shard databases into --db: each shard's latest outcome per server
+/// is replayed as one run, so history and removals work as for a crawl.
+fn merge(cli: &Cli, dbs: &[PathBuf]) -> Result<u8> {
+    let _lock = lock_db(&cli.db, 3600.0)?;
+    let rules = load_rules(cli)?;
+    let mut results = Vec::new();
+    for path in dbs {
+        if path == &cli.db {
+            return Err(bad(format!("{} is the target database; name only shard databases", path.display())));
+        }
+        if !path.exists() {
+            return Err(bad(format!("{} does not exist", path.display())));
+        }
+        let shard = open_store(path)?;
+        let tools = shard.tools(false)?;
+        for row in shard.servers()? {
+            let spec: mcp_catalogue::model::ServerSpec = mcp_catalogue::model::ServerSpec {
+                name: row.name.clone(),
+                transport: mcp_catalogue::model::Transport::Stdio { command: "(merged)".into(), args: vec![], env: Default::default(), cwd: None },
+                timeout: None,
+                product: row.product.clone(),
+                expand: None,
+            };
+            let ok = row.last_outcome.as_deref() == Some("ok");
+            results.push(ServerResult {
+                spec,
+                ok,
+                phase: row.last_phase.clone(),
+                error: row.last_error.clone(),
+                stderr_tail: vec![],
+                warnings: vec![format!("merged from {}", path.display())],
+                seconds: row.last_seconds.unwrap_or(0.0),
+                protocol_version: row.protocol_version.clone(),
+                server_info: row.server_info.clone(),
+                transport: None,
+                tools: tools.iter().filter(|t| t.record.server == row.name).map(|t| t.record.clone()).collect(),
+            });
+        }
+    }
+    let mut store = open_store(&cli.db)?;
+    let (summary, failures) = store.record_run("merge", &store::now(), &results)?;
+    // Keep the shard's real spec (redacted) rather than the placeholder.
+    for path in dbs {
+        let mut shard = open_store(path)?;
+        let rows: Vec<(String, String)> = {
+            let conn = shard.conn();
+            let mut stmt = conn.prepare("SELECT name, spec_json FROM servers")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        for (name, spec) in rows {
+            store.conn().execute("UPDATE servers SET spec_json = ?2 WHERE name = ?1", rusqlite::params![name, spec])?;
+        }
+    }
+    classify_all(&mut store, &rules)?;
+    for (s, e) in failures {
+        eprintln!("FAILED {s}: {e}");
+    }
+    println!(
+        "merged {} database(s), {} server(s): tools +{} -{} ~{} ({} unchanged)",
+        dbs.len(),
+        results.len(),
+        summary.added,
+        summary.removed,
+        summary.changed,
+        summary.unchanged
+    );
+    Ok(0)
+}
