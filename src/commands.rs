@@ -496,7 +496,7 @@ fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<Pat
     };
     let ext = if args.format == PolicyFormat::Cedar { "cedar" } else { "json" };
     let mut written = Vec::new();
-    let mut report = |path: &Path, n: usize, overridden: &[String]| {
+    let report = |path: &Path, n: usize, overridden: &[String]| {
         eprintln!("policy: {} ({} tools{})", path.display(), n, if overridden.is_empty() { String::new() } else { format!("; from overrides: {}", overridden.join(", ")) });
     };
     if let Some(out) = &args.out {

@@ -176,7 +176,7 @@ fn faults_are_isolated_and_keep_earlier_tools() {
     let mut http = Child(
         std::process::Command::new("python3")
             .arg(common::root().join("tests/fixtures/http_fault_server.py"))
-            .args([&http_port.to_string(), "500"])
+            .args(["500", &http_port.to_string()])
             .spawn()
             .unwrap(),
     );

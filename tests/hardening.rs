@@ -161,7 +161,7 @@ fn fault_suite_every_fault_named_others_unaffected_db_kept() {
         http_children.push(Kill(
             std::process::Command::new("python3")
                 .arg(common::root().join("tests/fixtures/http_fault_server.py"))
-                .args([port.to_string(), mode.to_string()])
+                .args([mode.to_string(), port.to_string()])
                 .spawn()
                 .unwrap(),
         ));

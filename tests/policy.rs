@@ -395,22 +395,17 @@ fn cedar_export_has_the_same_rules() {
     assert_eq!(text.matches("@id(").count(), 2 * 278 + 1);
 }
 
-/// The Cedar text evaluated by a real Cedar engine. Needs the `cedar` CLI
-/// (`cargo install cedar-policy-cli`) on PATH, hence ignored by default; with
-/// `cedar-policy` as a dev-dependency this can run in-process instead.
+/// The Cedar text evaluated in-process by the real Cedar engine (the
+/// `cedar-policy` crate): it parses, and for every call its decision agrees
+/// with `policy check` on the JSON policy, decided by the same rule (`@id`).
+/// Passes: the generated policy; with overrides adding require_approval and
+/// rate limits; and that policy under `default: allow` / `require_approval`.
 #[test]
-#[ignore = "needs the cedar CLI (cargo install cedar-policy-cli)"]
 fn cedar_engine_agrees_with_check() {
     let c = truenas();
-    let (json_file, _) = c.policy("for-cedar.json", &[]);
-    let cedar = c.dir.join("engine.cedar");
-    let (code, so, se) = run(c
-        .cmd()
-        .args(["policy", "--format", "cedar", "--out"])
-        .arg(&cedar));
-    assert_eq!(code, 0, "{so}\n{se}");
     let calls = [
         ("iscsi_sessions", json!({})),
+        ("pool_list", json!({})),
         ("disk_wipe", json!({})),
         ("no_such_tool", json!({})),
         ("truenas", json!({})),
@@ -425,11 +420,97 @@ fn cedar_engine_agrees_with_check() {
         ),
         (
             "truenas",
+            json!({"category": "storage", "action": "pool_list", "params": {"x": 1}}),
+        ),
+        (
+            "truenas",
             json!({"category": "api", "action": "truenas_api_call"}),
         ),
         ("truenas", json!({"action": "disk_format_all"})),
+        ("truenas", json!({"action": 7})),
     ];
-    for (i, (tool, args)) in calls.iter().enumerate() {
+
+    // 1. As generated.
+    let (json_file, _) = c.policy("for-cedar.json", &[]);
+    let cedar = c.dir.join("engine.cedar");
+    let (code, so, se) = run(c
+        .cmd()
+        .args(["policy", "--format", "cedar", "--out"])
+        .arg(&cedar));
+    assert_eq!(code, 0, "{so}\n{se}");
+    let text = std::fs::read_to_string(&cedar).unwrap();
+    let seen = cedar_agrees(&json_file, &text, &calls);
+    assert!(seen.contains("allow") && seen.contains("deny"), "{seen:?}");
+
+    // 2. With overrides: require_approval and rate limits, flat and umbrella.
+    let o = c.dir.join("cedar-overrides.json");
+    std::fs::write(
+        &o,
+        json!({"version": "1", "tools": {
+            "pool_list": {"action": "require_approval", "reason": "reviewed by storage team"},
+            "iscsi_sessions": {"rate_limit": {"max": 30, "window": 60}},
+            "truenas": {"match": "action", "actions": {
+                "pool_list": {"action": "require_approval", "reason": "reviewed by storage team"},
+                "iscsi_sessions": {"rate_limit": {"max": 30, "window": 60}},
+            }},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let ov = ["--overrides", o.to_str().unwrap()];
+    let (json_file, _) = c.policy("for-cedar-ov.json", &ov);
+    let cedar = c.dir.join("engine-ov.cedar");
+    let (code, so, se) = run(c
+        .cmd()
+        .args(["policy", "--format", "cedar", "--out"])
+        .arg(&cedar)
+        .args(ov));
+    assert_eq!(code, 0, "{so}\n{se}");
+    let text = std::fs::read_to_string(&cedar).unwrap();
+    let seen = cedar_agrees(&json_file, &text, &calls);
+    assert!(
+        seen.contains("allow") && seen.contains("deny") && seen.contains("require_approval"),
+        "{seen:?}"
+    );
+
+    // 3. The same rules under the other defaults (Cedar from the library's
+    // `to_cedar`, which `policy --format cedar` prints).
+    for default in ["allow", "require_approval"] {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap())
+            .unwrap();
+        v["default"] = json!(default);
+        let file = c.dir.join(format!("for-cedar-{default}.json"));
+        std::fs::write(&file, v.to_string()).unwrap();
+        let p = mcp_catalogue::policy::load_policy(&file).unwrap();
+        let seen = cedar_agrees(&file, &mcp_catalogue::policy::to_cedar(&p), &calls);
+        assert!(seen.contains(default), "{default}: {seen:?}");
+    }
+}
+
+/// Check `calls` against `json_file` with `policy check` and the Cedar
+/// `text` with the Cedar engine; returns the decisions seen.
+fn cedar_agrees(
+    json_file: &Path,
+    text: &str,
+    calls: &[(&str, Value)],
+) -> std::collections::BTreeSet<String> {
+    use cedar_policy::{
+        Authorizer, Context, Decision, Effect, Entities, EntityUid, PolicySet, Request,
+    };
+    use std::str::FromStr;
+
+    let policies = PolicySet::from_str(text)
+        .unwrap_or_else(|e| panic!("Cedar does not parse {}: {e:?}", json_file.display()));
+    assert!(policies.policies().count() > 0);
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(json_file).unwrap()).unwrap();
+    let default = json["default"].as_str().unwrap_or("deny");
+    let authorizer = Authorizer::new();
+    let entities = Entities::empty();
+    // The policies leave the principal unconstrained.
+    let principal = EntityUid::from_str(r#"Agent::"test""#).unwrap();
+    let action = EntityUid::from_str(r#"Action::"call_tool""#).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (tool, args) in calls {
         // ToolHive's context: each argument as arg_<key>.
         let ctx: serde_json::Map<String, Value> = args
             .as_object()
@@ -437,35 +518,77 @@ fn cedar_engine_agrees_with_check() {
             .iter()
             .map(|(k, v)| (format!("arg_{k}"), v.clone()))
             .collect();
-        let ctx_file = c.dir.join(format!("ctx{i}.json"));
-        std::fs::write(&ctx_file, Value::Object(ctx).to_string()).unwrap();
-        let entities = c.dir.join("entities.json");
-        std::fs::write(&entities, "[]").unwrap();
-        let out = std::process::Command::new("cedar")
-            .arg("authorize")
-            .arg("--policies")
-            .arg(&cedar)
-            .arg("--entities")
-            .arg(&entities)
-            .args([
-                "--principal",
-                "Client::\"agent\"",
-                "--action",
-                "Action::\"call_tool\"",
-            ])
-            .arg("--resource")
-            .arg(format!("Tool::{}", Value::String(tool.to_string())))
-            .arg("--context")
-            .arg(&ctx_file)
-            .output()
-            .expect("the cedar CLI is on PATH");
-        let cedar_allows = out.status.code() == Some(0);
-        let (code, d) = check(&json_file, tool, Some(args.clone()));
-        assert_eq!(
-            cedar_allows,
-            code == 0,
-            "{tool} {args}: check {d}, cedar {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let resource =
+            EntityUid::from_str(&format!("Tool::{}", Value::String(tool.to_string()))).unwrap();
+        let request = Request::new(
+            principal.clone(),
+            action.clone(),
+            resource,
+            Context::from_json_value(Value::Object(ctx), None).unwrap(),
+            None,
+        )
+        .unwrap();
+        let response = authorizer.is_authorized(&request, &policies, &entities);
+        let diag = response.diagnostics();
+        let errors: Vec<String> = diag.errors().map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{tool} {args}: {errors:?}");
+        let decided: Vec<_> = diag
+            .reason()
+            .map(|id| policies.policy(id).expect("a reason is a policy"))
+            .collect();
+        let ids: Vec<&str> = decided
+            .iter()
+            .map(|p| p.annotation("id").unwrap_or("?"))
+            .collect();
+
+        let (code, d) = check(json_file, tool, Some(args.clone()));
+        let what = format!("{tool} {args}: check {d}, Cedar {response:?}");
+        let decision = d["decision"].as_str().unwrap();
+        let rule = d["rule"].as_str().unwrap();
+        seen.insert(decision.to_string());
+        let want = if code == 0 {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        assert_eq!(response.decision(), want, "{what}");
+        match decision {
+            "allow" => {
+                assert!(decided.iter().all(|p| p.effect() == Effect::Permit), "{what}");
+                assert!(ids.contains(&rule), "{what}");
+                let rl = &d["rate_limit"];
+                if !rl.is_null() {
+                    let p = decided[ids.iter().position(|i| *i == rule).unwrap()];
+                    let max = rl["max"].to_string();
+                    let window = rl["window"].to_string();
+                    assert_eq!(p.annotation("rate_limit_max"), Some(max.as_str()), "{what}");
+                    assert_eq!(p.annotation("rate_limit_window"), Some(window.as_str()), "{what}");
+                }
+            }
+            "deny" if rule == "default" && default == "deny" => {
+                // Nothing permits it; no forbid is needed.
+                assert!(decided.is_empty(), "{what}");
+            }
+            "deny" | "require_approval" => {
+                assert!(!decided.is_empty(), "{what}");
+                assert!(decided.iter().all(|p| p.effect() == Effect::Forbid), "{what}");
+                assert_eq!(ids, [rule], "{what}");
+                let p = decided[0];
+                if decision == "require_approval" {
+                    assert_eq!(p.annotation("approval"), Some("required"), "{what}");
+                } else {
+                    assert_eq!(p.annotation("approval"), None, "{what}");
+                    assert!(p.annotation("reason").is_some(), "{what}");
+                }
+                match d["reason"].as_str() {
+                    Some(r) if rule != "default" => {
+                        assert_eq!(p.annotation("reason"), Some(r), "{what}")
+                    }
+                    _ => {}
+                }
+            }
+            other => panic!("unknown decision {other}: {what}"),
+        }
     }
+    seen
 }

@@ -398,7 +398,7 @@ impl Rules {
         let mut out = Vec::new();
         let mut i = 0;
         while i < kept.len() {
-            if i + 1 < kept.len() {
+            if i + 1 < kept.len() && self.bigram_heads.contains(kept[i]) {
                 let bi = format!("{} {}", kept[i], kept[i + 1]);
                 if let Some(&g) = self.verbs.get(&bi) {
                     out.push((i, i + 1, g, bi));
@@ -468,7 +468,7 @@ impl Rules {
             }
         }
         let w1 = buf.get(start)?;
-        if let Some(w2) = buf.get(start + 1) {
+        if let Some(w2) = buf.get(start + 1).filter(|_| self.bigram_heads.contains(w1.as_str())) {
             let bi = format!("{w1} {w2}");
             if let Some(&g) = self.verbs.get(&bi) {
                 return Some((g, bi));
@@ -550,6 +550,9 @@ impl Rules {
     fn scan_suspicious(&self, tool: &ToolRecord, text: &str, folded: &str, out: &mut Out) -> Option<Risk> {
         let mut floor: Option<Risk> = None;
         let mut check = |place: &str, raw: &str, folded: &str, out: &mut Out| {
+            if !self.suspicious.folded.is_match(folded) && (raw.is_ascii() || !self.suspicious.raw.is_match(raw)) {
+                return;
+            }
             for i in self.suspicious.folded.matches(folded).into_iter() {
                 let (id, risk) = &self.suspicious.folded_ids[i];
                 let m = self.suspicious.folded_each[i].find(folded).map_or("", |m| m.as_str());
@@ -583,29 +586,47 @@ impl Rules {
         if !tool.name.is_ascii() {
             check("name", &tool.name, &fold_ascii(&tool.name), out);
         }
-        let mut stack: Vec<(String, &Value)> = vec![("inputSchema".to_string(), &tool.input_schema)];
+        // Depth-first over the schema; the path is built only for a match.
+        let mut crumbs: Vec<&str> = Vec::new();
+        let mut stack: Vec<(usize, &str, &Value)> = vec![(0, "inputSchema", &tool.input_schema)];
         let mut visited = 0usize;
-        while let Some((path, v)) = stack.pop() {
+        let place = |crumbs: &[&str], extra: &str| {
+            let mut p = crumbs.join(".");
+            p.push_str(extra);
+            p
+        };
+        while let Some((depth, key, v)) = stack.pop() {
             visited += 1;
             if visited > 10_000 {
                 break;
             }
+            crumbs.truncate(depth);
+            crumbs.push(key);
             match v {
-                Value::String(s) if !s.is_empty() => check(&path, s, &fold_ascii(s), out),
+                Value::String(s) if !s.is_empty() => {
+                    let f = fold_ascii(s);
+                    let hit = self.suspicious.folded.is_match(&f) || (!s.is_ascii() && self.suspicious.raw.is_match(s));
+                    if hit {
+                        check(&place(&crumbs, ""), s, &f, out);
+                    }
+                }
                 Value::Object(m) => {
                     for (k, v) in m {
-                        if !k.is_ascii() {
-                            check(&format!("{path} key"), k, &fold_ascii(k), out);
+                        if !k.is_ascii() || k.len() >= 100 {
+                            let f = fold_ascii(k);
+                            if self.suspicious.folded.is_match(&f) || self.suspicious.raw.is_match(k) {
+                                check(&place(&crumbs, " (property name)"), k, &f, out);
+                            }
                         }
                         if matches!(v, Value::String(_) | Value::Object(_) | Value::Array(_)) {
-                            stack.push((format!("{path}.{k}"), v));
+                            stack.push((depth + 1, k.as_str(), v));
                         }
                     }
                 }
                 Value::Array(a) => {
-                    for (i, v) in a.iter().enumerate() {
+                    for v in a {
                         if matches!(v, Value::String(_) | Value::Object(_) | Value::Array(_)) {
-                            stack.push((format!("{path}[{i}]"), v));
+                            stack.push((depth + 1, "[]", v));
                         }
                     }
                 }

@@ -157,6 +157,8 @@ pub struct Rules {
     verb_groups: Vec<VerbGroup>,
     /// word (or "word word") → verb group index
     verbs: HashMap<String, usize>,
+    /// first words of the two-word verbs
+    bigram_heads: std::collections::HashSet<String>,
     phrases: PatternRules,
     objects: PatternRules,
     params: Vec<CompiledParam>,
@@ -423,6 +425,7 @@ impl Rules {
                 ambiguous: g.ambiguous,
             });
         }
+        let bigram_heads = verbs.keys().filter_map(|k| k.split_once(' ').map(|(h, _)| h.to_string())).collect();
         let preambles = vf.preambles.iter().map(|p| tokenize(p)).filter(|t| !t.is_empty()).collect();
         let conjunctions = vf.conjunctions.iter().map(|c| c.to_lowercase()).collect();
 
@@ -537,6 +540,7 @@ impl Rules {
             conjunctions,
             verb_groups,
             verbs,
+            bigram_heads,
             phrases,
             objects,
             params,

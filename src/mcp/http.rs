@@ -418,9 +418,9 @@ impl LegacySse {
         let resp = match tokio::time::timeout(wait, get).await {
             Err(_) => {
                 return Err(fail(format!(
-                    "no answer to GET {} within {}",
-                    c.shown,
-                    fmt_duration(wait)
+                    "timed out after {} waiting for an answer to GET {}",
+                    fmt_duration(wait),
+                    c.shown
                 )))
             }
             Ok(Err(e)) => return Err(fail(send_error(e, &c.shown))),
@@ -460,9 +460,9 @@ impl LegacySse {
             Err(_) => {
                 task.abort();
                 return Err(fail(format!(
-                    "no endpoint event from {} within {}",
-                    c.shown,
-                    fmt_duration(wait)
+                    "timed out after {} waiting for the endpoint event from {}",
+                    fmt_duration(wait),
+                    c.shown
                 )));
             }
         };

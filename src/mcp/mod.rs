@@ -190,6 +190,14 @@ impl Conn {
         }
     }
 
+    /// A request timed out: a stdio server is killed at once (its state is
+    /// unknown and it must not outlive the wait); HTTP needs nothing.
+    async fn on_timeout(&mut self, reason: String) {
+        if let Conn::Stdio(c) = self {
+            c.kill_now(reason).await;
+        }
+    }
+
     fn stderr_tail(&self) -> Vec<String> {
         match self {
             Conn::Stdio(c) => c.stderr_tail(),
@@ -362,7 +370,7 @@ impl Session {
             Err(_) => Err(self.with_tail(McpError::new(
                 Phase::Initialize,
                 format!(
-                    "sending notifications/initialized took more than {}",
+                    "timed out after {} sending notifications/initialized",
                     fmt_duration(wait)
                 ),
             ))),
@@ -392,7 +400,13 @@ impl Session {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(e)) => return Err(self.with_tail(e)),
                 Err(_) => {
-                    let msg = format!("no answer to {method} within {}", fmt_duration(wait));
+                    let msg = format!(
+                        "timed out after {} waiting for an answer to {method}",
+                        fmt_duration(wait)
+                    );
+                    self.conn
+                        .on_timeout(format!("the server was stopped: {msg}"))
+                        .await;
                     return Err(self.with_tail(McpError::new(phase, msg)));
                 }
             };

@@ -339,7 +339,7 @@ pub fn generate(
     };
 
     let mut policy = PolicyFile::new(profile.default);
-    // umbrella key → (match keys, child idx → action key)
+    // umbrella key → action key of each child (by index), if placed
     let mut umbrella_keys: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
     for u in umbrellas.values() {
         let key = qualify(&u.server, &u.name);

@@ -825,6 +825,40 @@ fn umbrella_overrides_merge_per_action() {
 }
 
 #[test]
+fn overrides_name_tools_plainly_or_by_server() {
+    let f = Fixture::new()
+        .add(tool("a", "list"), low())
+        .add(tool("b", "list"), low())
+        .add(tool("a", "only_a"), low())
+        .add(tool("b", "only_b"), low());
+    let o = overrides(json!({"version": "1", "tools": {
+        "list": {"action": "require_approval", "reason": "everywhere"},
+        "a/list": {"action": "deny", "reason": "not on a"},
+        "a/only_a": {"action": "deny", "reason": "qualified, placed plainly"},
+        "b/new": {},
+        "c/x": {},
+    }}));
+    let g = generate(&f.entries(), &Profile::default(), Some(&o), false);
+    validate(&g.policy);
+    let p = &g.policy;
+    assert_eq!(g.overridden, ["a/list", "b/list", "new", "only_a"]);
+    assert_eq!(p.tools["a/list"].reason.as_deref(), Some("not on a"));
+    assert_eq!(p.tools["b/list"].reason.as_deref(), Some("everywhere"));
+    assert_eq!(p.tools["only_a"].action, Some(Action::Deny));
+    assert_eq!(p.tools["only_b"], Rule::allow());
+    assert!(!p.tools.contains_key("c/x") && !p.tools.contains_key("x"));
+
+    // One server's file: the other server's overrides stay out of it.
+    let b_only = Fixture::new()
+        .add(tool("b", "list"), low())
+        .add(tool("b", "only_b"), low());
+    let g = generate(&b_only.entries(), &Profile::default(), Some(&o), false);
+    assert_eq!(g.overridden, ["list", "new"]);
+    assert_eq!(g.policy.tools["list"].reason.as_deref(), Some("everywhere"));
+    assert!(!g.policy.tools.contains_key("only_a") && !g.policy.tools.contains_key("a/only_a"));
+}
+
+#[test]
 fn shipped_overrides_example_is_empty_and_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/policy-overrides.json");
     let o = load_policy(&path).unwrap();

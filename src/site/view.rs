@@ -90,6 +90,8 @@ struct ToolView<'a> {
     signals: &'a [Signal],
     reasons: &'a [Reason],
     snippet: Option<String>,
+    /// The snippet is a big umbrella rule: shown folded.
+    snippet_big: bool,
     full_policy: Option<String>,
     examples: Vec<Example>,
     params: Vec<Param<'a>>,
@@ -513,6 +515,7 @@ impl<'a> Model<'a> {
             None => "none yet (not classified)".to_string(),
         };
         let mut umbrella_view = None;
+        let mut per_action = false;
         if let Some(u) = own_umbrella.filter(|u| !u.keys.is_empty()) {
             // An umbrella tool's rule decides per action.
             if let Some(ur) = self.umbrella_rule(u, &u.children, true) {
@@ -525,6 +528,7 @@ impl<'a> Model<'a> {
                     }
                 }
                 rule_summary = format!("decided per action: {allow} allowed, {approve} need approval, {deny} denied");
+                per_action = true;
                 snippet = Some(pretty_entry(&key, &ur));
                 full.tools.insert(key.clone(), ur);
             }
@@ -590,6 +594,11 @@ impl<'a> Model<'a> {
         let children = own_umbrella.map(|u| u.children.iter().map(|&c| self.link(c)).collect()).unwrap_or_default();
         let product_or_server = self.product(s).unwrap_or(self.servers[s].name);
 
+        let why = match (v, &rule) {
+                    (Some(v), Some(rule)) => why(&r.name, product_or_server, v, rule, per_action.then_some(rule_summary.as_str())),
+                    _ => format!("{} has not been classified yet, so a default-deny gateway blocks it until a rule allows it.", r.name),
+                };
+
         ToolPage {
             root: "../../",
             t: ToolView {
@@ -609,12 +618,10 @@ impl<'a> Model<'a> {
                 versions: t.versions,
                 hash_short: t.hash.get(..12).unwrap_or(&t.hash),
                 umbrella: umbrella_view,
-                why: match (v, &rule) {
-                    (Some(v), Some(rule)) => why(&r.name, product_or_server, v, rule, !children_is_empty(own_umbrella)),
-                    _ => format!("{} has not been classified yet, so a default-deny gateway blocks it until a rule allows it.", r.name),
-                },
+                why,
                 signals: v.map(|v| v.signals.as_slice()).unwrap_or(&[]),
                 reasons: v.map(|v| v.reasons.as_slice()).unwrap_or(&[]),
+                snippet_big: per_action,
                 snippet,
                 full_policy,
                 examples,
@@ -923,10 +930,6 @@ impl<'a> Model<'a> {
     }
 }
 
-fn children_is_empty(u: Option<&Umbrella>) -> bool {
-    u.is_none_or(|u| u.children.is_empty())
-}
-
 // ---------------------------------------------------------------- helpers
 
 pub(super) fn absolute(base: Option<&str>, rel: &str) -> String {
@@ -1023,7 +1026,9 @@ fn summary(rule: &Rule) -> String {
 }
 
 /// Why a tool needs a policy, from its kind, category, risk and signals.
-fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, umbrella: bool) -> String {
+/// `per_action` is set for an umbrella tool whose rule decides per action
+/// (with the summary of those decisions).
+fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&str>) -> String {
     let (what, tail) = match (v.kind, v.category) {
         (_, Category::Financial) => ("can move money or run up costs", ""),
         (_, Category::Destructive) => ("can destroy data or disrupt a service", ", possibly beyond undoing"),
@@ -1032,7 +1037,7 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, umbrella: bool) -> St
         (Kind::Read, _) => ("only reads data", ""),
     };
     let mut s = format!("{name} {what} on {target}{tail}.");
-    if umbrella {
+    if per_action.is_some() {
         s.push_str(" It is one entry point to many actions, so one rule for it decides them all unless the rule matches on the action.");
     }
     match (v.kind, v.risk) {
@@ -1054,6 +1059,10 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, umbrella: bool) -> St
         s.push_str(&format!(" It is rated {} risk.", v.risk.as_str()));
     } else {
         s.push_str(&format!(" It is rated {} risk because of: {}.", v.risk.as_str(), names.join(", ")));
+    }
+    if let Some(summary) = per_action {
+        s.push_str(&format!(" The recommended rule matches on the action and decides each one by its own risk ({summary}); calls that select no action only discover what the tool offers."));
+        return s;
     }
     s.push_str(match (rule.effective_action(), rule.rate_limit.is_some()) {
         (Action::Allow, false) => " The recommended rule allows it.",

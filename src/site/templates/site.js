@@ -33,10 +33,16 @@
     rows.forEach(function (r) { frag.appendChild(r); });
     body.appendChild(frag);
   }
+  /* ?sort=<column>&order=desc sorts on load, the same as clicking. */
+  var sortParam = param("sort").toLowerCase(), descParam = param("order") === "desc";
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     Array.prototype.forEach.call(table.querySelectorAll("thead th[data-sort]"), function (th) {
       var b = th.querySelector("button") || th;
       b.addEventListener("click", function () { sortBy(table, th); });
+      if (sortParam && th.textContent.trim().toLowerCase() === sortParam) {
+        if (th.getAttribute("aria-sort") !== "ascending") sortBy(table, th);
+        if (descParam) sortBy(table, th);
+      }
     });
   });
 
@@ -146,7 +152,8 @@
       var a = el("a", "hit", String(e.n));
       if (SAFE_URL.test(e.u)) a.setAttribute("href", e.u);
       li.appendChild(a);
-      if (e.r) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("span", "badge risk-" + String(e.r).replace(/[^a-z]/g, ""), String(e.r))); }
+      if (e.r) { li.appendChild(document.createTextNode(" ")); var r = String(e.r);
+        li.appendChild(el("span", "badge risk-" + r.replace(/[^a-z]/g, ""), r.charAt(0).toUpperCase() + r.slice(1))); }
       li.appendChild(el("span", "where", e.s + (e.p ? " · " + e.p : "") + (e.k ? " · " + e.k : "")));
       if (e.d) li.appendChild(el("span", "snip", String(e.d)));
       results.appendChild(li);
