@@ -125,6 +125,7 @@ pub async fn crawl_one(spec: &ServerSpec, recipes: &Recipes, opts: &CrawlOptions
     };
     let deadline = spec.timeout.map(Duration::from_secs_f64).unwrap_or(opts.timeout);
     let phase = Arc::new(std::sync::Mutex::new(mcp::Phase::Spawn));
+    let opts = &for_launch(opts, &prepared.launch);
     let work = talk(spec, &prepared.launch, recipes, opts, bar, deadline, phase.clone());
     let mut result = match tokio::time::timeout(deadline, work).await {
         Ok(r) => r,
@@ -150,6 +151,26 @@ pub async fn crawl_one(spec: &ServerSpec, recipes: &Recipes, opts: &CrawlOptions
         }
     }
     result
+}
+
+/// V8 (node, npx, bun, deno) reserves far more virtual memory than it uses
+/// (WebAssembly guard regions), so an address-space limit breaks it; such
+/// servers keep the other limits only.
+fn for_launch(opts: &CrawlOptions, launch: &crate::model::Launch) -> CrawlOptions {
+    let mut o = opts.clone();
+    if let crate::model::Launch::Stdio { program, args, .. } = launch {
+        let base = |p: &str| std::path::Path::new(p).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut prog = base(program);
+        if prog == "bwrap" {
+            if let Some(i) = args.iter().position(|a| a == "--") {
+                prog = args.get(i + 1).map(|p| base(p)).unwrap_or_default();
+            }
+        }
+        if ["node", "npx", "bun", "bunx", "deno"].contains(&prog.as_str()) {
+            o.limits.address_space = None;
+        }
+    }
+    o
 }
 
 async fn talk(

@@ -235,7 +235,10 @@ fn a_visitor_finds_servers_and_tools_from_disk() {
     let doc = b.dom(&url);
     let hits: Vec<String> = doc.select(&sel("#results li a")).map(|a| a.text().collect()).collect();
     assert!(hits.contains(&"iscsi_sessions".to_string()), "{hits:?}");
-    assert!(hits.iter().all(|h| h.contains("iscsi")), "{hits:?}");
+    let items: Vec<String> = doc.select(&sel("#results li")).map(|li| li.text().collect::<String>().to_lowercase()).collect();
+    assert!(items.iter().all(|t| t.contains("iscsi")), "every result matches: {items:?}");
+    let by_name = hits.iter().take_while(|h| h.contains("iscsi")).count();
+    assert_eq!(by_name, hits.iter().filter(|h| h.contains("iscsi")).count(), "name matches rank first: {hits:?}");
     assert!(text(&doc, "#search-status").contains("match"));
     let tool = follow(&doc, "#results li a", "iscsi_sessions", &index);
     let doc = b.dom(&file_url(&tool));

@@ -474,7 +474,10 @@ fn cedar_engine_agrees_with_check() {
     );
 
     // 3. The same rules under the other defaults (Cedar from the library's
-    // `to_cedar`, which `policy --format cedar` prints).
+    // `to_cedar`, which `policy --format cedar` prints). The require_approval
+    // default's `unless` is one `||` chain over every rule (~280 deep here),
+    // which exhausts Cedar's evaluator ("recursion limit reached") on the 2 MiB
+    // test-thread stack and even on 8 MiB in a debug build; hence 16 MiB.
     for default in ["allow", "require_approval"] {
         let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap())
             .unwrap();
@@ -482,7 +485,14 @@ fn cedar_engine_agrees_with_check() {
         let file = c.dir.join(format!("for-cedar-{default}.json"));
         std::fs::write(&file, v.to_string()).unwrap();
         let p = mcp_catalogue::policy::load_policy(&file).unwrap();
-        let seen = cedar_agrees(&file, &mcp_catalogue::policy::to_cedar(&p), &calls);
+        let text = mcp_catalogue::policy::to_cedar(&p);
+        let calls = calls.clone();
+        let seen = std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn(move || cedar_agrees(&file, &text, &calls))
+            .unwrap()
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         assert!(seen.contains(default), "{default}: {seen:?}");
     }
 }

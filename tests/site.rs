@@ -442,7 +442,7 @@ fn changed_definitions_warn_and_show_their_diffs() {
     assert!(history.contains("- Read a file."));
     assert!(doc.select(&sel("#history .diff .add")).count() >= 1);
     assert!(doc.select(&sel("#history .diff .del")).count() >= 1);
-    assert!(history.contains("First seen 2026-11-20T10:00:00Z"));
+    assert!(history.contains("First seen 2026-11-20 10:00 UTC"));
 
     // changes.html: risk increases first, with diffs and links.
     let doc = page(&out.join("changes.html"));
@@ -470,7 +470,7 @@ fn server_and_index_pages_summarise_and_link() {
     assert!(text(&index, "#totals").contains(&d.tools.len().to_string()));
     assert_eq!(index.select(&sel("#search input#q")).count(), 1);
     assert_eq!(index.select(&sel("#servers tbody tr")).count(), 3);
-    assert!(text(&index, "h1 + .subtitle").contains("2026-11-24T10:00:00Z"), "generated_at on the index");
+    assert!(text(&index, "h1 + .subtitle").contains("2026-11-24 10:00 UTC"), "generated_at on the index");
 
     let href = index.select(&sel("#servers a")).find(|a| a.text().collect::<String>() == "truenas").unwrap().value().attr("href").unwrap().to_string();
     let doc = page(&out.join(&href));
@@ -482,7 +482,7 @@ fn server_and_index_pages_summarise_and_link() {
     assert_eq!(wipe, 2, "disk_wipe and the umbrella tool");
     assert!(text(&doc, ".risk-counts").contains("Critical 2"));
     assert!(text(&doc, "#outcome").contains("ok"));
-    assert!(text(&doc, "#outcome").contains("2026-11-24T10:00:00Z"));
+    assert!(text(&doc, "#outcome").contains("2026-11-24 10:00 UTC"));
 
     let evil = index.select(&sel("#servers a")).find(|a| a.text().collect::<String>() == "evil<b>srv").unwrap().value().attr("href").unwrap().to_string();
     let doc = page(&out.join(&evil));

@@ -646,3 +646,29 @@ fn generalises_to_other_vendors() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Rough throughput; meaningful only with `--release` (run by hand:
+/// `cargo test --release --lib classify::tests::throughput -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn throughput() {
+    let r = rules();
+    let tools: Vec<ToolRecord> = (0..2000)
+        .map(|i| {
+            tool(
+                &format!("dataset_{}_{i}", ["list", "delete", "create", "get", "set_quota"][i % 5]),
+                "Delete a dataset (destructive — requires confirm). Returns the job ID. Use dataset_list first to find the ID.",
+                json!({"id": {"description": "Dataset name/path (e.g. 'tank/data')"}, "confirm": {"description": "Must be true to confirm this destructive operation"}, "recursive": {"description": "Recursively delete child datasets"}}),
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let (mut n, mut signals) = (0usize, 0usize);
+    while start.elapsed().as_secs_f64() < 2.0 {
+        for t in &tools {
+            signals += r.classify(t).signals.len();
+            n += 1;
+        }
+    }
+    println!("{:.0} tools/s ({n} tools, {signals} signals)", n as f64 / start.elapsed().as_secs_f64());
+}

@@ -81,8 +81,8 @@ struct ToolView<'a> {
     risk: Option<&'static str>,
     confidence: Option<String>,
     rule_summary: String,
-    first_seen: &'a str,
-    last_seen: &'a str,
+    first_seen: String,
+    last_seen: String,
     versions: i64,
     hash_short: &'a str,
     umbrella: Option<UmbrellaView<'a>>,
@@ -145,7 +145,7 @@ struct Param<'a> {
 #[derive(Serialize)]
 struct VersionView<'a> {
     number: usize,
-    first_seen: &'a str,
+    first_seen: String,
     hash: &'a str,
     diffs: Vec<DiffView>,
 }
@@ -185,11 +185,11 @@ struct ServerView<'a> {
     unclassified: usize,
     outcome: Option<&'a str>,
     outcome_class: &'static str,
-    last_time: Option<&'a str>,
+    last_time: Option<String>,
     last_seconds: Option<String>,
     last_phase: Option<&'a str>,
     last_error: Option<&'a str>,
-    last_good: Option<&'a str>,
+    last_good: Option<String>,
     protocol_version: Option<&'a str>,
     server_info: Option<String>,
     rows: Vec<Row<'a>>,
@@ -216,7 +216,7 @@ struct Row<'a> {
 #[derive(Serialize)]
 pub(super) struct IndexPage<'a> {
     root: &'static str,
-    generated_at: &'a str,
+    generated_at: String,
     totals: Totals,
     servers: Vec<ServerSummary<'a>>,
     products: Vec<Product<'a>>,
@@ -283,7 +283,7 @@ struct ChangeView<'a> {
     change: &'a str,
     server: &'a str,
     tool: &'a str,
-    time: &'a str,
+    time: String,
     url: Option<&'a str>,
     server_url: Option<&'a str>,
     old_risk: Option<&'static str>,
@@ -613,8 +613,8 @@ impl<'a> Model<'a> {
                 risk: v.map(|v| v.risk.as_str()),
                 confidence: v.map(|v| format!("{:.2}", v.confidence)),
                 rule_summary,
-                first_seen: &t.first_seen,
-                last_seen: &t.last_seen,
+                first_seen: when(&t.first_seen),
+                last_seen: when(&t.last_seen),
                 versions: t.versions,
                 hash_short: t.hash.get(..12).unwrap_or(&t.hash),
                 umbrella: umbrella_view,
@@ -701,7 +701,7 @@ impl<'a> Model<'a> {
             .rev()
             .map(|k| VersionView {
                 number: k + 1,
-                first_seen: &vs[k].1,
+                first_seen: when(&vs[k].1),
                 hash: vs[k].0.get(..12).unwrap_or(&vs[k].0),
                 diffs: field_diffs(&vs[k - 1].2, &vs[k].2).iter().map(diff_view).collect(),
             })
@@ -771,11 +771,11 @@ impl<'a> Model<'a> {
                 unclassified,
                 outcome,
                 outcome_class: outcome_class(outcome),
-                last_time: row.and_then(|r| r.last_time.as_deref()),
+                last_time: row.and_then(|r| r.last_time.as_deref()).map(when),
                 last_seconds: row.and_then(|r| r.last_seconds).map(|s| format!("{s:.1}")),
                 last_phase: row.and_then(|r| r.last_phase.as_deref()).filter(|_| outcome != Some("ok")),
                 last_error: row.and_then(|r| r.last_error.as_deref()),
-                last_good: row.and_then(|r| r.last_good.as_deref()),
+                last_good: row.and_then(|r| r.last_good.as_deref()).map(when),
                 protocol_version: row.and_then(|r| r.protocol_version.as_deref()),
                 server_info: row.and_then(|r| r.server_info.as_ref()).map(server_info),
                 rows,
@@ -835,7 +835,7 @@ impl<'a> Model<'a> {
         let ch = self.input.changes;
         IndexPage {
             root: "",
-            generated_at: &self.input.generated_at,
+            generated_at: when(&self.input.generated_at),
             totals: Totals {
                 tools: self.input.tools.len(),
                 servers: self.servers.len(),
@@ -869,7 +869,7 @@ impl<'a> Model<'a> {
             change: &c.change,
             server: &c.server,
             tool: &c.tool,
-            time: &c.time,
+            time: when(&c.time),
             url: if c.change == "removed" {
                 None
             } else {
@@ -983,6 +983,24 @@ fn server_info(v: &Value) -> String {
         (Some(n), Some(ver)) => format!("{n} {ver}"),
         (Some(n), None) => n.to_string(),
         _ => squash(&v.to_string(), 200),
+    }
+}
+
+/// An RFC 3339 UTC time as people read it: `2026-11-24 06:21 UTC`.
+/// Anything else is shown as it is.
+fn when(t: &str) -> String {
+    let b = t.as_bytes();
+    let shaped = b.len() >= 17
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b' ')
+        && b[13] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15].iter().all(|&i| b[i].is_ascii_digit());
+    let utc = t.ends_with('Z') || t.ends_with("+00:00");
+    if shaped && utc {
+        format!("{} {} UTC", &t[..10], &t[11..16])
+    } else {
+        t.to_string()
     }
 }
 
@@ -1218,6 +1236,15 @@ mod tests {
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["d"], "</script><b>&\u{2028}");
+    }
+
+    #[test]
+    fn times_read_like_times() {
+        assert_eq!(when("2026-11-24T06:21:43.377440914Z"), "2026-11-24 06:21 UTC");
+        assert_eq!(when("2026-11-24T06:21:43+00:00"), "2026-11-24 06:21 UTC");
+        assert_eq!(when("2026-11-24T06:21:43+02:00"), "2026-11-24T06:21:43+02:00");
+        assert_eq!(when("yesterday"), "yesterday");
+        assert_eq!(when(""), "");
     }
 
     #[test]

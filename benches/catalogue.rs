@@ -1,0 +1,206 @@
+//! Catalogue-scale benchmarks, run in release mode:
+//!
+//!     cargo bench --bench catalogue                 # all, 100k tools
+//!     cargo bench --bench catalogue -- classify     # one stage (classify|store|reclassify|site|crawl)
+//!     MCPCAT_BENCH_TOOLS=20000 cargo bench --bench catalogue
+//!
+//! Prints one line per measurement with the target it is held to. Numbers
+//! are measured, not asserted: the tests never time anything.
+
+use mcp_catalogue::classify::Rules;
+use mcp_catalogue::crawl::{self, CrawlOptions};
+use mcp_catalogue::expand::Recipes;
+use mcp_catalogue::model::{ServerSpec, ToolRecord, Transport};
+use mcp_catalogue::store::{self, ServerResult, Store};
+use mcp_catalogue::{history, pipeline, policy, site, synth};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn result_for(server: &str, tools: Vec<ToolRecord>) -> ServerResult {
+    ServerResult {
+        spec: ServerSpec {
+            name: server.to_string(),
+            transport: Transport::Stdio { command: "synthetic".into(), args: vec![], env: Default::default(), cwd: None },
+            timeout: None,
+            product: Some("Synthetic".into()),
+            expand: None,
+        },
+        ok: true,
+        phase: None,
+        error: None,
+        stderr_tail: vec![],
+        warnings: vec![],
+        seconds: 0.0,
+        protocol_version: Some("2025-06-18".into()),
+        server_info: None,
+        transport: Some("stdio".into()),
+        tools,
+    }
+}
+
+/// Group a flat catalogue by server, as a crawl would hand it to the store.
+fn by_server(tools: &[ToolRecord]) -> Vec<ServerResult> {
+    let mut map: std::collections::BTreeMap<String, Vec<ToolRecord>> = Default::default();
+    for t in tools {
+        map.entry(t.server.clone()).or_default().push(t.clone());
+    }
+    map.into_iter().map(|(s, ts)| result_for(&s, ts)).collect()
+}
+
+fn line(name: &str, value: String, target: &str) {
+    println!("{name:<44} {value:>22}   target: {target}");
+}
+
+fn peak_rss_mib() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let want = |s: &str| filter.is_empty() || filter.iter().any(|f| s.contains(f.as_str()));
+    let n: usize = std::env::var("MCPCAT_BENCH_TOOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let rules = Rules::load(&root().join("rules")).expect("rules");
+    println!("mcp-catalogue benchmarks: {n} synthetic tools (seed 42), release build");
+    let t = Instant::now();
+    let tools = synth::catalogue(42, n, 50);
+    line("generate synthetic catalogue", format!("{:.2} s", t.elapsed().as_secs_f64()), "-");
+
+    if want("classify") {
+        // One core: a plain loop on this thread.
+        for _ in 0..2 {
+            for t in tools.iter().take(10_000) {
+                std::hint::black_box(rules.classify(t));
+            }
+        }
+        let t = Instant::now();
+        let mut risky = 0usize;
+        for tool in &tools {
+            let v = rules.classify(tool);
+            risky += (v.risk >= mcp_catalogue::model::Risk::High) as usize;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        std::hint::black_box(risky);
+        line("classification, one core", format!("{:.0} tools/s", n as f64 / secs), ">= 500,000 tools/s");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    if want("store") || want("reclassify") || want("site") {
+        let mut store = Store::open(&db).unwrap();
+        let first = by_server(&tools);
+        let t = Instant::now();
+        store.record_run("bench", &store::now(), &first).unwrap();
+        line("store: insert a new crawl", format!("{:.2} s", t.elapsed().as_secs_f64()), "-");
+        // Second crawl: 1% changed, 0.5% removed, 0.5% added.
+        let mut rng = synth::Rng::new(7);
+        let mut second: Vec<ToolRecord> = Vec::with_capacity(n);
+        for (i, t) in tools.iter().enumerate() {
+            match rng.below(1000) {
+                0..=9 => {
+                    let mut c = t.clone();
+                    c.description = Some(format!("{} (changed)", c.description.clone().unwrap_or_default()));
+                    c.raw["description"] = serde_json::Value::String(c.description.clone().unwrap());
+                    second.push(c);
+                }
+                10..=14 => {}
+                _ => second.push(t.clone()),
+            }
+            if rng.below(1000) < 5 {
+                second.push(synth::tool(&mut rng, &t.server, n + i));
+            }
+        }
+        let second = by_server(&second);
+        let t = Instant::now();
+        let (sum, _) = store.record_run("bench", &store::now(), &second).unwrap();
+        line(
+            "store: diff + write a 2nd crawl",
+            format!("{:.2} s", t.elapsed().as_secs_f64()),
+            &format!("- (+{} -{} ~{})", sum.added, sum.removed, sum.changed),
+        );
+        if want("reclassify") || want("site") {
+            let t = Instant::now();
+            let k = pipeline::classify_all(&mut store, &rules).unwrap();
+            line(&format!("re-classify {k} stored tools"), format!("{:.2} s", t.elapsed().as_secs_f64()), "< 1 s");
+        }
+        if want("site") {
+            let profile = policy::Profile::load(&root().join("rules/policy.toml")).unwrap();
+            let servers = store.servers().unwrap();
+            let stored = store.tools(false).unwrap();
+            let mut versions = HashMap::new();
+            for t in stored.iter().filter(|t| t.versions > 1) {
+                versions.insert(t.id, store.versions(t.id).unwrap());
+            }
+            let changes = history::changes(&store, &rules, store.last_run().unwrap().unwrap_or(1) - 1).unwrap();
+            let input = site::SiteInput {
+                servers: &servers,
+                tools: &stored,
+                versions: &versions,
+                changes: &changes,
+                profile: &profile,
+                generated_at: "bench".into(),
+                base_url: None,
+            };
+            let out = dir.path().join("site");
+            let t = Instant::now();
+            let stats = site::build(&out, &input).unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            line("site: first build", format!("{:.0} pages/s", stats.pages as f64 / secs), ">= 10,000 pages/s");
+            let t = Instant::now();
+            let again = site::build(&out, &input).unwrap();
+            line(
+                "site: unchanged re-run",
+                format!("{:.2} s, {} written", t.elapsed().as_secs_f64(), again.written),
+                "0 written",
+            );
+        }
+    }
+
+    if want("crawl") {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let shared = std::env::var_os("MCP_CATALOGUE_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
+        let spec = |i: usize| ServerSpec {
+            name: format!("replay-{i:02}"),
+            transport: Transport::Stdio {
+                command: "python3".into(),
+                args: vec![
+                    shared.join("tools/mcp-replay").to_string_lossy().into_owned(),
+                    shared.join("fixtures/truenas-hierarchical/session.json").to_string_lossy().into_owned(),
+                ],
+                env: Default::default(),
+                cwd: None,
+            },
+            timeout: None,
+            product: None,
+            expand: None,
+        };
+        let specs: Vec<ServerSpec> = (0..32).map(spec).collect();
+        let recipes = Arc::new(Recipes::load(&root().join("rules/expanders")).unwrap());
+        let time = |specs: &[ServerSpec], jobs: usize| -> f64 {
+            let opts = CrawlOptions { jobs, timeout: Duration::from_secs(120), ..Default::default() };
+            let t = Instant::now();
+            let r = rt.block_on(crawl::crawl(specs, recipes.clone(), &opts));
+            assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed");
+            t.elapsed().as_secs_f64()
+        };
+        let single = time(&specs[..1], 1);
+        let serial = time(&specs, 1);
+        let parallel = time(&specs, 32);
+        line("crawl: 1 replay server (279 tools)", format!("{single:.2} s"), "-");
+        line("crawl: 32 servers, --jobs 1", format!("{serial:.2} s"), "-");
+        line(
+            "crawl: 32 servers, --jobs 32",
+            format!("{parallel:.2} s ({:.2}x single)", parallel / single),
+            "<= 1.2x the slowest single server",
+        );
+    }
+    line("peak memory (max RSS)", format!("{:.0} MiB", peak_rss_mib()), "< 500 MiB");
+    let _ = Path::new("");
+}
