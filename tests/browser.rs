@@ -30,16 +30,23 @@ fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MCP_CATALOGUE_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// The browser, or `None` when the run asked to skip browser tests.
 fn browser() -> Option<Browser> {
     match chromium() {
-        Some(bin) => Some(Browser { bin, profile: tempfile::tempdir().unwrap() }),
+        Some(bin) => Some(Browser {
+            bin,
+            profile: tempfile::tempdir().unwrap(),
+        }),
         None if std::env::var("MCP_CATALOGUE_SKIP_BROWSER").as_deref() == Ok("1") => {
             eprintln!("SKIPPED: no chromium and MCP_CATALOGUE_SKIP_BROWSER=1");
             None
@@ -117,17 +124,35 @@ impl Browser {
     /// The DOM after the page's scripts ran.
     fn dom(&self, url: &str) -> Html {
         let (out, err) = self.run(&["--dump-dom".into()], url);
-        assert!(out.contains("</html>"), "no DOM for {url}; chromium said:\n{err}");
-        let errors: Vec<&str> =
-            err.lines().filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error"))).collect();
-        assert!(errors.is_empty(), "script errors on {url}:\n{}", errors.join("\n"));
+        assert!(
+            out.contains("</html>"),
+            "no DOM for {url}; chromium said:\n{err}"
+        );
+        let errors: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error")))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "script errors on {url}:\n{}",
+            errors.join("\n")
+        );
         Html::parse_document(&out)
     }
 
     fn screenshot(&self, url: &str, png: &Path) {
         let _ = std::fs::remove_file(png);
-        let (_, err) = self.run(&[format!("--screenshot={}", png.display()), "--window-size=1280,900".into()], url);
-        assert!(png.exists(), "no screenshot of {url}; chromium said:\n{err}");
+        let (_, err) = self.run(
+            &[
+                format!("--screenshot={}", png.display()),
+                "--window-size=1280,900".into(),
+            ],
+            url,
+        );
+        assert!(
+            png.exists(),
+            "no screenshot of {url}; chromium said:\n{err}"
+        );
     }
 }
 
@@ -136,7 +161,10 @@ fn sel(s: &str) -> Selector {
 }
 
 fn text(doc: &Html, css: &str) -> String {
-    doc.select(&sel(css)).map(|e| e.text().collect::<String>()).collect::<Vec<_>>().join("\n")
+    doc.select(&sel(css))
+        .map(|e| e.text().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn file_url(p: &Path) -> String {
@@ -153,8 +181,14 @@ fn follow(doc: &Html, css: &str, label: &str, page: &Path) -> PathBuf {
         .attr("href")
         .unwrap_or_else(|| panic!("link {label:?} has no href"))
         .to_string();
-    assert!(!href.contains("://") && !href.starts_with('/'), "links stay relative: {href}");
-    let p = page.parent().unwrap().join(href.split(['?', '#']).next().unwrap());
+    assert!(
+        !href.contains("://") && !href.starts_with('/'),
+        "links stay relative: {href}"
+    );
+    let p = page
+        .parent()
+        .unwrap()
+        .join(href.split(['?', '#']).next().unwrap());
     assert!(p.exists(), "{} (from {href}) missing", p.display());
     p
 }
@@ -195,7 +229,12 @@ fn truenas_site(work: &Path) -> PathBuf {
             .current_dir(work)
             .output()
             .unwrap();
-        assert!(o.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     out
 }
@@ -220,38 +259,75 @@ fn a_visitor_finds_servers_and_tools_from_disk() {
 
     // Filters and sorting, through URL parameters (same code as the controls).
     let doc = b.dom(&format!("{}?risk=critical&kind=write", file_url(&server)));
-    let shown: Vec<_> = doc.select(&sel("#tool-table tbody tr:not([hidden])")).collect();
+    let shown: Vec<_> = doc
+        .select(&sel("#tool-table tbody tr:not([hidden])"))
+        .collect();
     assert!(!shown.is_empty());
-    assert!(shown.iter().all(|r| r.value().attr("data-risk") == Some("critical") && r.value().attr("data-kind") == Some("write")));
-    assert_eq!(text(&doc, "form.filters .shown"), format!("{} of 279 shown", shown.len()));
+    assert!(shown
+        .iter()
+        .all(|r| r.value().attr("data-risk") == Some("critical")
+            && r.value().attr("data-kind") == Some("write")));
+    assert_eq!(
+        text(&doc, "form.filters .shown"),
+        format!("{} of 279 shown", shown.len())
+    );
     let doc = b.dom(&format!("{}?sort=risk&order=desc", file_url(&server)));
     let first = doc.select(&sel("#tool-table tbody tr")).next().unwrap();
-    assert_eq!(first.value().attr("data-risk"), Some("critical"), "sorted by risk, highest first");
+    assert_eq!(
+        first.value().attr("data-risk"),
+        Some("critical"),
+        "sorted by risk, highest first"
+    );
     let last = doc.select(&sel("#tool-table tbody tr")).last().unwrap();
     assert_eq!(last.value().attr("data-risk"), Some("low"));
 
     // Search: `?q=iscsi` runs the same code as typing; follow the result.
     let url = format!("{}?q=iscsi", file_url(&index));
     let doc = b.dom(&url);
-    let hits: Vec<String> = doc.select(&sel("#results li a")).map(|a| a.text().collect()).collect();
+    let hits: Vec<String> = doc
+        .select(&sel("#results li a"))
+        .map(|a| a.text().collect())
+        .collect();
     assert!(hits.contains(&"iscsi_sessions".to_string()), "{hits:?}");
-    let items: Vec<String> = doc.select(&sel("#results li")).map(|li| li.text().collect::<String>().to_lowercase()).collect();
-    assert!(items.iter().all(|t| t.contains("iscsi")), "every result matches: {items:?}");
+    let items: Vec<String> = doc
+        .select(&sel("#results li"))
+        .map(|li| li.text().collect::<String>().to_lowercase())
+        .collect();
+    assert!(
+        items.iter().all(|t| t.contains("iscsi")),
+        "every result matches: {items:?}"
+    );
     let by_name = hits.iter().take_while(|h| h.contains("iscsi")).count();
-    assert_eq!(by_name, hits.iter().filter(|h| h.contains("iscsi")).count(), "name matches rank first: {hits:?}");
+    assert_eq!(
+        by_name,
+        hits.iter().filter(|h| h.contains("iscsi")).count(),
+        "name matches rank first: {hits:?}"
+    );
     assert!(text(&doc, "#search-status").contains("match"));
     let tool = follow(&doc, "#results li a", "iscsi_sessions", &index);
     let doc = b.dom(&file_url(&tool));
     assert_eq!(text(&doc, "h1"), "iscsi_sessions");
     assert_eq!(text(&doc, "#kind"), "Read");
     assert!(text(&doc, "#risk").contains("Low"));
-    assert!(doc.root_element().text().collect::<String>().contains(r#"{"iscsi_sessions": {}}"#));
+    assert!(doc
+        .root_element()
+        .text()
+        .collect::<String>()
+        .contains(r#"{"iscsi_sessions": {}}"#));
     // The copy buttons were enabled by the script.
-    assert!(doc.select(&sel(".snippet button.copy:not([hidden])")).count() >= 1);
+    assert!(
+        doc.select(&sel(".snippet button.copy:not([hidden])"))
+            .count()
+            >= 1
+    );
 
     // Screenshots for a person to look at, and a sanity check on them.
     let shots = artifacts();
-    for (name, url) in [("browser-search.png", url.clone()), ("browser-tool.png", file_url(&tool)), ("browser-server.png", file_url(&server))] {
+    for (name, url) in [
+        ("browser-search.png", url.clone()),
+        ("browser-tool.png", file_url(&tool)),
+        ("browser-server.png", file_url(&server)),
+    ] {
         let png = shots.join(name);
         b.screenshot(&url, &png);
         let bytes = std::fs::read(&png).unwrap();
@@ -263,7 +339,10 @@ fn a_visitor_finds_servers_and_tools_from_disk() {
 // ------------------------------------------------------------ hostile data
 
 fn hostile_tool(id: i64, name: &str, description: &str) -> StoredTool {
-    let record = ToolRecord::from_raw("evil", json!({"name": name, "description": description, "inputSchema": {"type": "object"}}));
+    let record = ToolRecord::from_raw(
+        "evil",
+        json!({"name": name, "description": description, "inputSchema": {"type": "object"}}),
+    );
     StoredTool {
         id,
         hash: record.hash(),
@@ -277,7 +356,10 @@ fn hostile_tool(id: i64, name: &str, description: &str) -> StoredTool {
             kind: Kind::Write,
             category: Category::Execute,
             risk: Risk::High,
-            signals: vec![Signal { name: "suspicious-description".into(), evidence: description.into() }],
+            signals: vec![Signal {
+                name: "suspicious-description".into(),
+                evidence: description.into(),
+            }],
             reasons: vec![],
             confidence: 0.5,
             rules_hash: "r".into(),
@@ -293,7 +375,14 @@ fn hostile_text_stays_inert_in_a_real_browser() {
     let Some(b) = browser() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("site");
-    let tools = vec![hostile_tool(1, "pwned_tool", PWN), hostile_tool(2, r#"pwned"><img src=x onerror="document.title='PWNED'">"#, "name attack")];
+    let tools = vec![
+        hostile_tool(1, "pwned_tool", PWN),
+        hostile_tool(
+            2,
+            r#"pwned"><img src=x onerror="document.title='PWNED'">"#,
+            "name attack",
+        ),
+    ];
     let servers = vec![ServerRow {
         name: "evil".into(),
         product: Some(PWN.into()),
@@ -324,21 +413,46 @@ fn hostile_text_stays_inert_in_a_real_browser() {
     site::build(&out, &input).unwrap();
 
     let index = out.join("index.html");
-    let server = follow(&Html::parse_document(&std::fs::read_to_string(&index).unwrap()), "#servers a", "evil", &index);
+    let server = follow(
+        &Html::parse_document(&std::fs::read_to_string(&index).unwrap()),
+        "#servers a",
+        "evil",
+        &index,
+    );
     let search = format!("{}?q=pwned", file_url(&index));
     let doc = b.dom(&search);
-    assert_eq!(doc.select(&sel("#results li")).count(), 2, "both tools found");
-    assert!(text(&doc, "#results").contains("onerror"), "the payload is shown as text");
+    assert_eq!(
+        doc.select(&sel("#results li")).count(),
+        2,
+        "both tools found"
+    );
+    assert!(
+        text(&doc, "#results").contains("onerror"),
+        "the payload is shown as text"
+    );
     for url in [search, file_url(&server)] {
         let doc = b.dom(&url);
         assert_ne!(text(&doc, "title"), "PWNED", "script ran on {url}");
         assert_eq!(doc.select(&sel("main img, main svg")).count(), 0, "{url}");
     }
-    for f in std::fs::read_dir(out.join("tools")).unwrap().flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap()) {
+    for f in std::fs::read_dir(out.join("tools"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+    {
         let p = f.unwrap().path();
         let doc = b.dom(&file_url(&p));
-        assert_ne!(text(&doc, "title"), "PWNED", "script ran on {}", p.display());
-        assert_eq!(doc.select(&sel("main img, main svg")).count(), 0, "{}", p.display());
+        assert_ne!(
+            text(&doc, "title"),
+            "PWNED",
+            "script ran on {}",
+            p.display()
+        );
+        assert_eq!(
+            doc.select(&sel("main img, main svg")).count(),
+            0,
+            "{}",
+            p.display()
+        );
         assert!(text(&doc, ".warning").contains("Suspicious description"));
     }
 }

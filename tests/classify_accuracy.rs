@@ -1,10 +1,11 @@
 //! Classifier accuracy against hand labels (`tests/labels/truenas.tsv`).
 //!
-//! The tools are crawled live: the recorded hierarchical TrueNAS server is
-//! served by `mcp-replay` and expanded by the shipped recipe through the real
-//! MCP client; the three PyPI TrueNAS servers are started from their venvs
-//! (`$MCP_CATALOGUE_VENVS`, default `/tmp/venvs/{ws,tms,iflow}`) when present.
-//! Nothing the servers answer is stored in the repository.
+//! The tools are crawled live through the binary (`crawl`, then `export
+//! --format json`): the recorded hierarchical TrueNAS server served by
+//! `mcp-replay` (its umbrella expanded by the shipped recipe) and the three
+//! PyPI TrueNAS servers launched as registry packages from
+//! `data/servers.json`. Nothing the servers answer is stored in the
+//! repository.
 //!
 //! Fails when: kind accuracy < 98 %; a tool that deletes, wipes, rolls back,
 //! exports a pool or asks for confirmation is rated below high; a plain read
@@ -16,13 +17,10 @@
 mod common;
 
 use mcp_catalogue::classify::Rules;
-use mcp_catalogue::expand::{expand_server, Recipes};
-use mcp_catalogue::mcp::{Limits, Session};
-use mcp_catalogue::model::{Category, Kind, Launch, Risk, ServerSpec, ToolRecord, Transport, Verdict};
-use serde_json::Value;
+use mcp_catalogue::model::{Category, Kind, Risk, ToolRecord, Verdict};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 // ---------------------------------------------------------------- labels
 
@@ -72,7 +70,13 @@ fn load_labels(path: &Path) -> Vec<Label> {
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
-        assert_eq!(f.len(), 5, "{}:{}: five tab-separated columns", path.display(), i + 1);
+        assert_eq!(
+            f.len(),
+            5,
+            "{}:{}: five tab-separated columns",
+            path.display(),
+            i + 1
+        );
         let l = Label {
             server_key: f[0].to_string(),
             tool: f[1].to_string(),
@@ -80,7 +84,13 @@ fn load_labels(path: &Path) -> Vec<Label> {
             category: parse_category(f[3]),
             risk: parse_risk(f[4]),
         };
-        assert_eq!(l.kind == Kind::Read, l.category == Category::Read, "{}:{}: kind is read exactly when category is read", path.display(), i + 1);
+        assert_eq!(
+            l.kind == Kind::Read,
+            l.category == Category::Read,
+            "{}:{}: kind is read exactly when category is read",
+            path.display(),
+            i + 1
+        );
         out.push(l);
     }
     out
@@ -98,7 +108,9 @@ fn labels() -> Vec<Label> {
 fn must_be_high(t: &ToolRecord) -> Option<String> {
     let toks = mcp_catalogue::classify::tokenize(&t.name);
     let has = |w: &str| toks.iter().any(|x| x == w);
-    for w in ["delete", "remove", "wipe", "rollback", "destroy", "purge", "erase"] {
+    for w in [
+        "delete", "remove", "wipe", "rollback", "destroy", "purge", "erase",
+    ] {
         if has(w) {
             return Some(format!("name has \"{w}\""));
         }
@@ -162,7 +174,11 @@ impl Metrics {
             Self::pct(self.risk_ok, self.total),
             Self::pct(self.risk_within_one, self.total),
         );
-        for (title, m) in [("kind", &self.kind_confusion), ("category", &self.category_confusion), ("risk", &self.risk_confusion)] {
+        for (title, m) in [
+            ("kind", &self.kind_confusion),
+            ("category", &self.category_confusion),
+            ("risk", &self.risk_confusion),
+        ] {
             s += &format!("{title} confusion (label → verdict: count):\n");
             for ((l, v), n) in m {
                 let mark = if l == v { " " } else { "*" };
@@ -176,7 +192,10 @@ impl Metrics {
             }
         }
         for (title, v) in [
-            ("dangerous tools rated below high", &self.dangerous_under_rated),
+            (
+                "dangerous tools rated below high",
+                &self.dangerous_under_rated,
+            ),
             ("plain reads rated high or critical", &self.reads_over_rated),
             ("crawled but unlabelled", &self.unlabelled),
             ("labelled but not crawled", &self.missing),
@@ -198,10 +217,16 @@ impl Metrics {
             f.push(format!("kind accuracy {:.1}% < 98%", self.kind_accuracy()));
         }
         if !self.dangerous_under_rated.is_empty() {
-            f.push(format!("{} dangerous tools rated below high", self.dangerous_under_rated.len()));
+            f.push(format!(
+                "{} dangerous tools rated below high",
+                self.dangerous_under_rated.len()
+            ));
         }
         if !self.reads_over_rated.is_empty() {
-            f.push(format!("{} plain reads rated high or critical", self.reads_over_rated.len()));
+            f.push(format!(
+                "{} plain reads rated high or critical",
+                self.reads_over_rated.len()
+            ));
         }
         if self.total == 0 {
             f.push("no labelled tool was crawled".into());
@@ -212,9 +237,16 @@ impl Metrics {
 
 /// Compare verdicts with labels. `records` pairs each tool with its label
 /// file server_key.
-fn evaluate(records: &[(String, ToolRecord)], labels: &[Label], classify: impl Fn(&ToolRecord) -> Verdict) -> Metrics {
+fn evaluate(
+    records: &[(String, ToolRecord)],
+    labels: &[Label],
+    classify: impl Fn(&ToolRecord) -> Verdict,
+) -> Metrics {
     let mut m = Metrics::default();
-    let index: BTreeMap<(&str, &str), &Label> = labels.iter().map(|l| ((l.server_key.as_str(), l.tool.as_str()), l)).collect();
+    let index: BTreeMap<(&str, &str), &Label> = labels
+        .iter()
+        .map(|l| ((l.server_key.as_str(), l.tool.as_str()), l))
+        .collect();
     let mut seen = std::collections::BTreeSet::new();
     for (key, t) in records {
         let Some(l) = index.get(&(key.as_str(), t.name.as_str())) else {
@@ -228,7 +260,9 @@ fn evaluate(records: &[(String, ToolRecord)], labels: &[Label], classify: impl F
         let (lc, vc) = (l.category.as_str(), v.category.as_str());
         let (lr, vr) = (l.risk.as_str(), v.risk.as_str());
         *m.kind_confusion.entry((lk.into(), vk.into())).or_default() += 1;
-        *m.category_confusion.entry((lc.into(), vc.into())).or_default() += 1;
+        *m.category_confusion
+            .entry((lc.into(), vc.into()))
+            .or_default() += 1;
         *m.risk_confusion.entry((lr.into(), vr.into())).or_default() += 1;
         m.kind_ok += (l.kind == v.kind) as usize;
         m.category_ok += (l.category == v.category) as usize;
@@ -245,16 +279,20 @@ fn evaluate(records: &[(String, ToolRecord)], labels: &[Label], classify: impl F
         }
         if let Some(why) = must_be_high(t) {
             if v.risk < Risk::High {
-                m.dangerous_under_rated.push(format!("{key}/{} ({why}) rated {vr}", t.name));
+                m.dangerous_under_rated
+                    .push(format!("{key}/{} ({why}) rated {vr}", t.name));
             }
         }
         if l.kind == Kind::Read && v.risk >= Risk::High {
-            m.reads_over_rated.push(format!("{key}/{} rated {vr}", t.name));
+            m.reads_over_rated
+                .push(format!("{key}/{} rated {vr}", t.name));
         }
     }
     let keys: std::collections::BTreeSet<&str> = records.iter().map(|(k, _)| k.as_str()).collect();
     for l in labels {
-        if keys.contains(l.server_key.as_str()) && !seen.contains(&(l.server_key.as_str(), l.tool.as_str())) {
+        if keys.contains(l.server_key.as_str())
+            && !seen.contains(&(l.server_key.as_str(), l.tool.as_str()))
+        {
             m.missing.push(format!("{}/{}", l.server_key, l.tool));
         }
     }
@@ -263,86 +301,140 @@ fn evaluate(records: &[(String, ToolRecord)], labels: &[Label], classify: impl F
 
 // ---------------------------------------------------------------- crawling
 
-fn limits() -> Limits {
-    Limits {
-        spawn: Duration::from_secs(60),
-        initialize: Duration::from_secs(60),
-        page: Duration::from_secs(30),
-        call: Duration::from_secs(30),
-        ..Limits::default()
-    }
-}
-
-fn spec(name: &str) -> ServerSpec {
-    ServerSpec {
-        name: name.to_string(),
-        transport: Transport::Stdio { command: "unused".into(), args: vec![], env: Default::default(), cwd: None },
-        timeout: None,
-        product: Some("TrueNAS".into()),
-        expand: None,
-    }
-}
-
-fn base_env() -> Vec<(String, String)> {
-    let mut e = vec![("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))];
-    for (k, v) in [("TRUENAS_URL", "http://127.0.0.1:9"), ("TRUENAS_HOST", "127.0.0.1"), ("TRUENAS_API_KEY", "1-x")] {
-        e.push((k.into(), v.into()));
-    }
-    e
-}
-
-/// Connect, list, expand with the shipped recipes, close: every tool and action.
-async fn crawl(launch: &Launch, server: &str) -> Vec<ToolRecord> {
-    let mut s = Session::connect(launch, &limits()).await.unwrap_or_else(|e| panic!("{server}: {e}"));
-    let list = s.list_tools().await.unwrap_or_else(|e| panic!("{server}: {e}"));
-    let mut tools: Vec<ToolRecord> = list.tools.into_iter().map(|t| ToolRecord::from_raw(server, t)).collect();
-    let recipes = Recipes::load(&common::root().join("rules/expanders")).unwrap();
-    let e = expand_server(&mut s, &spec(server), &tools, &recipes, Duration::from_secs(120)).await.unwrap();
-    s.close().await;
-    tools.extend(e.actions);
-    tools
-}
-
-async fn crawl_hierarchical() -> Vec<(String, ToolRecord)> {
-    let launch = Launch::Stdio {
-        program: "python3".into(),
-        args: vec![common::replay().display().to_string(), common::truenas_session().display().to_string()],
-        env: base_env(),
-        cwd: None,
-    };
-    let tools = crawl(&launch, "truenas-hierarchical").await;
-    assert_eq!(tools.len(), 279, "umbrella + 278 actions");
-    tools.into_iter().map(|t| ("hierarchical".to_string(), t)).collect()
-}
-
-/// The PyPI servers whose venvs exist: (label key, venv dir, entry point, expected tools).
-fn pypi_servers() -> Vec<(&'static str, PathBuf, &'static str, usize)> {
-    let root = std::env::var_os("MCP_CATALOGUE_VENVS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp/venvs"));
-    [
-        ("truenas-ws-mcp", "ws", "truenas-ws-mcp", 59),
-        ("truenas-mcp-server", "tms", "truenas-mcp-server", 27),
-        ("iflow-truenas", "iflow", "truenas-mcp-server", 49),
-    ]
-    .into_iter()
-    .map(|(k, d, e, n)| (k, root.join(d), e, n))
-    .collect()
-}
-
-async fn crawl_pypi() -> (Vec<(String, ToolRecord)>, Vec<String>) {
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    for (key, venv, entry, expected) in pypi_servers() {
-        let program = venv.join("bin").join(entry);
-        if !program.exists() {
-            skipped.push(format!("{key} ({} missing)", program.display()));
-            continue;
+/// The servers to crawl and the label key of each: the recorded
+/// hierarchical server (mcp-replay) and the three PyPI TrueNAS packages,
+/// taken from `data/servers.json` by package identifier.
+fn servers_file(dir: &Path) -> (PathBuf, BTreeMap<String, &'static str>) {
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("data/servers.json")).unwrap(),
+    )
+    .unwrap();
+    let wanted = [
+        ("truenas-ws-mcp", "truenas-ws-mcp"),
+        ("truenas-mcp-server", "truenas-mcp-server"),
+        ("iflow-mcp-vespo92-truenas-mcp-server", "iflow-truenas"),
+    ];
+    let mut servers = serde_json::Map::new();
+    let mut keys = BTreeMap::new();
+    for (name, entry) in data["mcpServers"].as_object().unwrap() {
+        let id = entry["package"]["identifier"].as_str().unwrap_or("");
+        if let Some((_, key)) = wanted
+            .iter()
+            .find(|(w, _)| *w == id && entry["package"]["registryType"] == "pypi")
+        {
+            let mut e = entry.clone();
+            e["timeout"] = json!(180);
+            servers.insert(name.clone(), e);
+            keys.insert(name.clone(), *key);
         }
-        let launch = Launch::Stdio { program: program.display().to_string(), args: vec![], env: base_env(), cwd: None };
-        let tools = crawl(&launch, key).await;
-        assert_eq!(tools.len(), expected, "{key}: tool count");
-        out.extend(tools.into_iter().map(|t| (key.to_string(), t)));
     }
-    (out, skipped)
+    assert_eq!(
+        keys.len(),
+        3,
+        "data/servers.json lists the three PyPI TrueNAS servers"
+    );
+    servers.insert(
+        "truenas-hierarchical".into(),
+        json!({"command": "python3", "args": [common::replay(), common::truenas_session()], "product": "TrueNAS"}),
+    );
+    keys.insert("truenas-hierarchical".into(), "hierarchical");
+    let path = dir.join("servers.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&json!({"mcpServers": servers})).unwrap(),
+    )
+    .unwrap();
+    (path, keys)
+}
+
+fn binary(db: &Path, servers: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-catalogue"));
+    c.current_dir(common::root())
+        .arg("--db")
+        .arg(db)
+        .arg("--servers")
+        .arg(servers)
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// One exported tool back into the record the classifier reads.
+fn record(t: &Value) -> ToolRecord {
+    let s = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_string);
+    ToolRecord {
+        server: s("server").unwrap(),
+        name: s("name").unwrap(),
+        parent: s("parent"),
+        selector: t.get("selector").filter(|v| !v.is_null()).cloned(),
+        category: s("category"),
+        title: s("title"),
+        description: s("description"),
+        input_schema: t
+            .get("input_schema")
+            .cloned()
+            .unwrap_or(json!({"type": "object"})),
+        annotations: t.get("annotations").filter(|v| !v.is_null()).cloned(),
+        raw: Value::Null,
+        flags: t
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Crawl every server live through the binary (`crawl`, then `export
+/// --format json`), returning (label key, record, exported verdict).
+fn crawl_live() -> Vec<(String, ToolRecord, Value)> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("catalogue.db");
+    let (servers, keys) = servers_file(dir.path());
+    let out = binary(&db, &servers)
+        .args(["crawl", "--timeout", "300"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "crawl failed:\n{stdout}\n{stderr}");
+    let out = binary(&db, &servers)
+        .args(["export", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tools: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut records = Vec::new();
+    for t in &tools {
+        let server = t["server"].as_str().unwrap();
+        let key = keys
+            .get(server)
+            .unwrap_or_else(|| panic!("unexpected server {server}"));
+        records.push((key.to_string(), record(t), t.clone()));
+    }
+    for (server, want) in [
+        ("truenas-hierarchical", 279),
+        ("truenas-ws-mcp", 59),
+        ("truenas-mcp-server", 27),
+    ] {
+        let n = tools.iter().filter(|t| t["server"] == server).count();
+        assert_eq!(n, want, "{server}: tools crawled\n{stdout}\n{stderr}");
+    }
+    let n = records
+        .iter()
+        .filter(|(k, _, _)| k == "iflow-truenas")
+        .count();
+    assert_eq!(n, 49, "iflow-truenas: tools crawled\n{stdout}\n{stderr}");
+    records
 }
 
 fn rules() -> Rules {
@@ -351,20 +443,42 @@ fn rules() -> Rules {
 
 // ---------------------------------------------------------------- tests
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accuracy_against_hand_labels() {
+#[test]
+fn accuracy_against_hand_labels() {
     let labels = labels();
     let rules = rules();
-    let mut records = crawl_hierarchical().await;
-    let (pypi, skipped) = crawl_pypi().await;
-    records.extend(pypi);
+    let crawled = crawl_live();
+    // The pipeline stored the verdict these rules give.
+    for (_, t, exported) in &crawled {
+        let v = rules.classify(t);
+        assert_eq!(
+            exported["kind"],
+            v.kind.as_str(),
+            "{}/{}: exported kind",
+            t.server,
+            t.name
+        );
+        assert_eq!(
+            exported["risk"],
+            v.risk.as_str(),
+            "{}/{}: exported risk",
+            t.server,
+            t.name
+        );
+    }
+    let records: Vec<(String, ToolRecord)> = crawled.into_iter().map(|(k, t, _)| (k, t)).collect();
     let m = evaluate(&records, &labels, |t| rules.classify(t));
     println!("{}", m.summary());
-    if !skipped.is_empty() {
-        println!("not crawled (no venv; see tests/labels/README.md): {}", skipped.join(", "));
-    }
-    assert!(m.unlabelled.is_empty(), "crawled tools without a label: {:?}", m.unlabelled);
-    assert!(m.missing.is_empty(), "labelled tools the crawl did not find: {:?}", m.missing);
+    assert!(
+        m.unlabelled.is_empty(),
+        "crawled tools without a label: {:?}",
+        m.unlabelled
+    );
+    assert!(
+        m.missing.is_empty(),
+        "labelled tools the crawl did not find: {:?}",
+        m.missing
+    );
     let f = m.failures();
     assert!(f.is_empty(), "{}\n{}", f.join("; "), m.summary());
 }
@@ -375,7 +489,12 @@ fn labels_file_is_well_formed() {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     for l in &labels {
-        assert!(seen.insert((l.server_key.clone(), l.tool.clone())), "duplicate label {}/{}", l.server_key, l.tool);
+        assert!(
+            seen.insert((l.server_key.clone(), l.tool.clone())),
+            "duplicate label {}/{}",
+            l.server_key,
+            l.tool
+        );
         *count.entry(l.server_key.as_str()).or_default() += 1;
     }
     assert_eq!(count.get("hierarchical"), Some(&279));
@@ -387,11 +506,20 @@ fn labels_file_is_well_formed() {
 #[test]
 fn metrics_count_and_flag() {
     let rec = |name: &str, props: Value| {
-        let mut t = ToolRecord::from_raw("s", serde_json::json!({"name": name, "inputSchema": {"type": "object", "properties": props}}));
+        let mut t = ToolRecord::from_raw(
+            "s",
+            serde_json::json!({"name": name, "inputSchema": {"type": "object", "properties": props}}),
+        );
         t.description = Some(String::new());
         ("k".to_string(), t)
     };
-    let lab = |tool: &str, kind: Kind, category: Category, risk: Risk| Label { server_key: "k".into(), tool: tool.into(), kind, category, risk };
+    let lab = |tool: &str, kind: Kind, category: Category, risk: Risk| Label {
+        server_key: "k".into(),
+        tool: tool.into(),
+        kind,
+        category,
+        risk,
+    };
     let records = vec![
         rec("pool_list", serde_json::json!({})),
         rec("thing_delete", serde_json::json!({})),
@@ -399,7 +527,12 @@ fn metrics_count_and_flag() {
     ];
     let labels = vec![
         lab("pool_list", Kind::Read, Category::Read, Risk::Low),
-        lab("thing_delete", Kind::Write, Category::Destructive, Risk::High),
+        lab(
+            "thing_delete",
+            Kind::Write,
+            Category::Destructive,
+            Risk::High,
+        ),
         lab("thing_set", Kind::Write, Category::Write, Risk::Critical),
         lab("not_crawled", Kind::Read, Category::Read, Risk::Low),
     ];
@@ -420,9 +553,17 @@ fn metrics_count_and_flag() {
     assert!(m.dangerous_under_rated.is_empty());
     assert_eq!(m.missing, vec!["k/not_crawled".to_string()]);
     assert_eq!(m.failures().len(), 2, "{:?}", m.failures());
-    let low = |_: &ToolRecord| Verdict { risk: Risk::Low, ..bad(&records[0].1) };
+    let low = |_: &ToolRecord| Verdict {
+        risk: Risk::Low,
+        ..bad(&records[0].1)
+    };
     let m = evaluate(&records, &labels, low);
-    assert_eq!(m.dangerous_under_rated.len(), 2, "{:?}", m.dangerous_under_rated);
+    assert_eq!(
+        m.dangerous_under_rated.len(),
+        2,
+        "{:?}",
+        m.dangerous_under_rated
+    );
     // The real rules pass on these three.
     let rules = rules();
     let m = evaluate(&records[..], &labels[..3], |t| rules.classify(t));

@@ -17,6 +17,10 @@ pub struct VerbsFile {
     /// every verb of the name counts, and mixed read/write verbs mean write.
     #[serde(default)]
     pub conjunctions: Vec<String>,
+    /// Two-word noun phrases whose first word is also a verb ("pull
+    /// request"): never read as verbs.
+    #[serde(default)]
+    pub nouns: Vec<String>,
     #[serde(default)]
     pub verb: Vec<VerbGroup>,
 }

@@ -56,7 +56,11 @@ fn fold_ascii(s: &str) -> Cow<'_, str> {
     if s.is_ascii() {
         Cow::Borrowed(s)
     } else {
-        Cow::Owned(s.chars().map(|c| if c.is_ascii() { c } else { ' ' }).collect())
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_ascii() { c } else { ' ' })
+                .collect(),
+        )
     }
 }
 
@@ -78,12 +82,18 @@ struct Out {
 impl Out {
     fn signal(&mut self, name: &str, evidence: impl Into<String>) {
         if !self.signals.iter().any(|s| s.name == name) {
-            self.signals.push(Signal { name: name.to_string(), evidence: evidence.into() });
+            self.signals.push(Signal {
+                name: name.to_string(),
+                evidence: evidence.into(),
+            });
         }
     }
 
     fn reason(&mut self, rule: &str, matched: impl Into<String>) {
-        self.reasons.push(Reason { rule: rule.to_string(), matched: matched.into() });
+        self.reasons.push(Reason {
+            rule: rule.to_string(),
+            matched: matched.into(),
+        });
     }
 }
 
@@ -113,10 +123,20 @@ impl Rules {
         // Hardening checks run first and survive overrides.
         let suspicious = self.scan_suspicious(tool, &text, &folded, &mut out);
         if tool.flags.iter().any(|f| f == "unsafe-name") {
-            out.signal("unsafe-name", format!("name {:?} is not [A-Za-z0-9_.-]{{1,128}}", clip(&tool.name, 60)));
+            out.signal(
+                "unsafe-name",
+                format!(
+                    "name {:?} is not [A-Za-z0-9_.-]{{1,128}}",
+                    clip(&tool.name, 60)
+                ),
+            );
         }
 
-        if let Some(o) = self.overrides.iter().find(|o| o.server.is_match(&tool.server) && o.tool.is_match(&tool.name)) {
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .find(|o| o.server.is_match(&tool.server) && o.tool.is_match(&tool.name))
+        {
             out.reason(&o.id, format!("{}/{}", tool.server, tool.name));
             return Verdict {
                 kind: o.kind,
@@ -130,18 +150,30 @@ impl Rules {
         }
 
         // 1. The verb.
-        let skip: Vec<&str> = cat_tokens.iter().chain(parent_tokens.iter()).map(String::as_str).collect();
+        let skip: Vec<&str> = cat_tokens
+            .iter()
+            .chain(parent_tokens.iter())
+            .map(String::as_str)
+            .collect();
         let desc_folded = fold_ascii(description);
         let pick = self.pick_verb(&tokens, &skip, &desc_folded, title);
 
         // 2. Everything else that matched.
         let mut fired: Vec<Fired<'_>> = Vec::new();
         for i in self.phrases.set.matches(&folded).into_iter() {
-            if self.phrases.unless[i].as_ref().is_some_and(|u| u.is_match(&folded)) {
+            if self.phrases.unless[i]
+                .as_ref()
+                .is_some_and(|u| u.is_match(&folded))
+            {
                 continue;
             }
-            let m = self.phrases.each[i].find(&folded).map_or("", |m| m.as_str());
-            fired.push(Fired { effects: &self.phrases.effects[i], evidence: format!("description: \"{}\"", clip(m, 80)) });
+            let m = self.phrases.each[i]
+                .find(&folded)
+                .map_or("", |m| m.as_str());
+            fired.push(Fired {
+                effects: &self.phrases.effects[i],
+                evidence: format!("description: \"{}\"", clip(m, 80)),
+            });
         }
         let mut obj_text = tokens.join(" ");
         if !cat_tokens.is_empty() {
@@ -149,11 +181,19 @@ impl Rules {
             obj_text.push_str(&cat_tokens.join(" "));
         }
         for i in self.objects.set.matches(&obj_text).into_iter() {
-            if self.objects.unless[i].as_ref().is_some_and(|u| u.is_match(&obj_text)) {
+            if self.objects.unless[i]
+                .as_ref()
+                .is_some_and(|u| u.is_match(&obj_text))
+            {
                 continue;
             }
-            let m = self.objects.each[i].find(&obj_text).map_or("", |m| m.as_str());
-            fired.push(Fired { effects: &self.objects.effects[i], evidence: format!("name: \"{}\"", m.trim()) });
+            let m = self.objects.each[i]
+                .find(&obj_text)
+                .map_or("", |m| m.as_str());
+            fired.push(Fired {
+                effects: &self.objects.effects[i],
+                evidence: format!("name: \"{}\"", m.trim()),
+            });
         }
         self.match_params(tool, &folded, &mut fired);
 
@@ -164,17 +204,33 @@ impl Rules {
         let verb_writes = verb_class.is_some_and(|c| c != Category::Read);
         let verb_reads = verb_class == Some(Category::Read);
         let firm_verb = pick.as_ref().is_some_and(|p| p.source != Source::Ambiguous);
-        let strong = fired.iter().find(|f| f.effects.force == Some(Force::Strong));
+        // Verbs that override readOnlyHint=true: destroying, executing,
+        // paying, disrupting, changing privileges. An ordinary create/run
+        // under readOnlyHint=true ("run_report") follows the author.
+        let severe_verb = pick.as_ref().is_some_and(|p| {
+            let g = &self.verb_groups[p.group];
+            matches!(
+                g.class,
+                Category::Destructive | Category::Execute | Category::Financial
+            ) || g.risk.is_some_and(|r| r >= Risk::High)
+        });
+        let strong = fired
+            .iter()
+            .find(|f| f.effects.force == Some(Force::Strong));
         let weak = fired.iter().find(|f| f.effects.force == Some(Force::Weak));
-        let verb_desc = |p: &Pick| format!("verb \"{}\" ({})", p.word, self.verb_groups[p.group].id);
+        let verb_desc =
+            |p: &Pick| format!("verb \"{}\" ({})", p.word, self.verb_groups[p.group].id);
         let mut conflicts: Vec<String> = Vec::new();
         let kind = match ro {
             Some(true) => {
                 if let Some(f) = strong {
                     conflicts.push(format!("readOnlyHint=true but {}", f.evidence));
                     Kind::Write
-                } else if verb_writes && firm_verb {
-                    conflicts.push(format!("readOnlyHint=true but {}", verb_desc(pick.as_ref().unwrap())));
+                } else if verb_writes && firm_verb && severe_verb {
+                    conflicts.push(format!(
+                        "readOnlyHint=true but {}",
+                        verb_desc(pick.as_ref().unwrap())
+                    ));
                     Kind::Write
                 } else if de == Some(true) {
                     conflicts.push("readOnlyHint=true and destructiveHint=true".to_string());
@@ -185,7 +241,10 @@ impl Rules {
             }
             Some(false) => {
                 if verb_reads && firm_verb && strong.is_none() && weak.is_none() {
-                    conflicts.push(format!("readOnlyHint=false but {} reads", verb_desc(pick.as_ref().unwrap())));
+                    conflicts.push(format!(
+                        "readOnlyHint=false but {} reads",
+                        verb_desc(pick.as_ref().unwrap())
+                    ));
                 }
                 Kind::Write
             }
@@ -194,7 +253,10 @@ impl Rules {
                     Kind::Write
                 } else if de == Some(true) {
                     if verb_reads && firm_verb {
-                        conflicts.push(format!("destructiveHint=true but {} reads", verb_desc(pick.as_ref().unwrap())));
+                        conflicts.push(format!(
+                            "destructiveHint=true but {} reads",
+                            verb_desc(pick.as_ref().unwrap())
+                        ));
                     }
                     Kind::Write
                 } else {
@@ -222,7 +284,11 @@ impl Rules {
                     Scope::Write => kind == Kind::Write,
                 }
         };
-        let mut category = if kind == Kind::Read { Category::Read } else { Category::Write };
+        let mut category = if kind == Kind::Read {
+            Category::Read
+        } else {
+            Category::Write
+        };
         let mut risk = Risk::Low;
         let mut destructive_from_heuristics = false;
         if let Some(p) = &pick {
@@ -235,7 +301,10 @@ impl Rules {
             };
             out.reason(&g.id, format!("{src}: \"{}\"", p.word));
             if p.mixed {
-                out.reason("verb.mixed", "name has both read and write verbs: write wins");
+                out.reason(
+                    "verb.mixed",
+                    "name has both read and write verbs: write wins",
+                );
             }
             if (g.class == Category::Read) == (kind == Kind::Read) {
                 if rank(g.class) > rank(category) {
@@ -344,9 +413,19 @@ impl Rules {
 
     /// Verb from the name (minus tokens naming the expansion category or the
     /// parent tool), the description's leading word, or the title.
-    fn pick_verb(&self, tokens: &[String], skip: &[&str], description: &str, title: &str) -> Option<Pick> {
+    fn pick_verb(
+        &self,
+        tokens: &[String],
+        skip: &[&str],
+        description: &str,
+        title: &str,
+    ) -> Option<Pick> {
         let kept: Vec<&str> = {
-            let k: Vec<&str> = tokens.iter().map(String::as_str).filter(|t| !skip.contains(t)).collect();
+            let k: Vec<&str> = tokens
+                .iter()
+                .map(String::as_str)
+                .filter(|t| !skip.contains(t))
+                .collect();
             if k.is_empty() {
                 tokens.iter().map(String::as_str).collect()
             } else {
@@ -355,17 +434,31 @@ impl Rules {
         };
         let cands = self.find_verbs(&kept);
         let n = kept.len();
-        let conj = kept.iter().any(|t| self.conjunctions.iter().any(|c| c == t));
+        let conj = kept
+            .iter()
+            .any(|t| self.conjunctions.iter().any(|c| c == t));
         let is_edge = |c: &(usize, usize, usize, String)| c.0 == 0 || c.1 + 1 == n;
-        let unamb: Vec<&(usize, usize, usize, String)> = cands.iter().filter(|c| !self.verb_groups[c.2].ambiguous).collect();
-        let edge: Vec<_> = unamb.iter().copied().filter(|c| conj || is_edge(c)).collect();
+        let unamb: Vec<&(usize, usize, usize, String)> = cands
+            .iter()
+            .filter(|c| !self.verb_groups[c.2].ambiguous)
+            .collect();
+        let edge: Vec<_> = unamb
+            .iter()
+            .copied()
+            .filter(|c| conj || is_edge(c))
+            .collect();
         if let Some(p) = self.choose(&edge, n, Source::NameEdge, conj) {
             return Some(p);
         }
         let lead = self.lead_verb(description);
         if let Some((g, w)) = &lead {
             if !self.verb_groups[*g].ambiguous {
-                return Some(Pick { group: *g, word: w.clone(), source: Source::Description, mixed: false });
+                return Some(Pick {
+                    group: *g,
+                    word: w.clone(),
+                    source: Source::Description,
+                    mixed: false,
+                });
             }
         }
         if let Some(p) = self.choose(&unamb, n, Source::NameMiddle, conj) {
@@ -374,7 +467,10 @@ impl Rules {
         let title_tokens = tokenize(title);
         let title_kept: Vec<&str> = title_tokens.iter().map(String::as_str).collect();
         let tcands = self.find_verbs(&title_kept);
-        let tunamb: Vec<_> = tcands.iter().filter(|c| !self.verb_groups[c.2].ambiguous).collect();
+        let tunamb: Vec<_> = tcands
+            .iter()
+            .filter(|c| !self.verb_groups[c.2].ambiguous)
+            .collect();
         if let Some(p) = self.choose(&tunamb, title_kept.len(), Source::Title, conj) {
             return Some(p);
         }
@@ -383,11 +479,21 @@ impl Rules {
             return Some(p);
         }
         if let Some((g, w)) = lead {
-            return Some(Pick { group: g, word: w, source: Source::Ambiguous, mixed: false });
+            return Some(Pick {
+                group: g,
+                word: w,
+                source: Source::Ambiguous,
+                mixed: false,
+            });
         }
         let lead = self.lead_verb(&fold_ascii(title));
         if let Some((g, w)) = lead {
-            return Some(Pick { group: g, word: w, source: Source::Ambiguous, mixed: false });
+            return Some(Pick {
+                group: g,
+                word: w,
+                source: Source::Ambiguous,
+                mixed: false,
+            });
         }
         None
     }
@@ -400,6 +506,10 @@ impl Rules {
         while i < kept.len() {
             if i + 1 < kept.len() && self.bigram_heads.contains(kept[i]) {
                 let bi = format!("{} {}", kept[i], kept[i + 1]);
+                if self.nouns.contains(&bi) {
+                    i += 2;
+                    continue;
+                }
                 if let Some(&g) = self.verbs.get(&bi) {
                     out.push((i, i + 1, g, bi));
                     i += 2;
@@ -419,20 +529,40 @@ impl Rules {
     /// the end, else the leftmost. When the name joins verbs with a
     /// conjunction (`get_or_create`), any write wins over reads (cautious;
     /// marks `mixed`) and the most severe write wins.
-    fn choose(&self, cands: &[&(usize, usize, usize, String)], n: usize, source: Source, conj: bool) -> Option<Pick> {
+    fn choose(
+        &self,
+        cands: &[&(usize, usize, usize, String)],
+        n: usize,
+        source: Source,
+        conj: bool,
+    ) -> Option<Pick> {
         let first = *cands.first()?;
-        let reads = cands.iter().any(|c| self.verb_groups[c.2].class == Category::Read);
-        let writes: Vec<_> = cands.iter().filter(|c| self.verb_groups[c.2].class != Category::Read).collect();
+        let reads = cands
+            .iter()
+            .any(|c| self.verb_groups[c.2].class == Category::Read);
+        let writes: Vec<_> = cands
+            .iter()
+            .filter(|c| self.verb_groups[c.2].class != Category::Read)
+            .collect();
         if conj && !writes.is_empty() {
             let chosen = writes
                 .iter()
                 .copied()
                 .max_by_key(|c| {
                     let g = &self.verb_groups[c.2];
-                    (rank(g.class), g.risk.unwrap_or(Risk::Low), std::cmp::Reverse(c.0))
+                    (
+                        rank(g.class),
+                        g.risk.unwrap_or(Risk::Low),
+                        std::cmp::Reverse(c.0),
+                    )
                 })
                 .unwrap();
-            return Some(Pick { group: chosen.2, word: chosen.3.clone(), source, mixed: reads });
+            return Some(Pick {
+                group: chosen.2,
+                word: chosen.3.clone(),
+                source,
+                mixed: reads,
+            });
         }
         let chosen = cands
             .iter()
@@ -440,7 +570,12 @@ impl Rules {
             .or_else(|| cands.iter().find(|c| c.1 + 1 == n))
             .copied()
             .unwrap_or(first);
-        Some(Pick { group: chosen.2, word: chosen.3.clone(), source, mixed: false })
+        Some(Pick {
+            group: chosen.2,
+            word: chosen.3.clone(),
+            source,
+            mixed: false,
+        })
     }
 
     /// The description's leading verb ("Lists all pools" → list), after
@@ -468,8 +603,14 @@ impl Rules {
             }
         }
         let w1 = buf.get(start)?;
-        if let Some(w2) = buf.get(start + 1).filter(|_| self.bigram_heads.contains(w1.as_str())) {
+        if let Some(w2) = buf
+            .get(start + 1)
+            .filter(|_| self.bigram_heads.contains(w1.as_str()))
+        {
             let bi = format!("{w1} {w2}");
+            if self.nouns.contains(&bi) {
+                return None;
+            }
             if let Some(&g) = self.verbs.get(&bi) {
                 return Some((g, bi));
             }
@@ -483,32 +624,55 @@ impl Rules {
     }
 
     /// Parameter and combo rules over the input schema's top-level properties.
-    fn match_params<'r>(&'r self, tool: &ToolRecord, folded_text: &str, fired: &mut Vec<Fired<'r>>) {
-        let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) else {
+    fn match_params<'r>(
+        &'r self,
+        tool: &ToolRecord,
+        folded_text: &str,
+        fired: &mut Vec<Fired<'r>>,
+    ) {
+        let Some(props) = tool
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object)
+        else {
             return;
         };
         let mut keys: Vec<(String, String, String)> = Vec::with_capacity(props.len());
         for (pname, pschema) in props {
             let toks = tokenize(pname);
-            let Some(last) = toks.last().cloned() else { continue };
+            let Some(last) = toks.last().cloned() else {
+                continue;
+            };
             let joined = toks.join("_");
             let compact = toks.concat();
-            let desc = pschema.get("description").and_then(Value::as_str).unwrap_or("");
+            let desc = pschema
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let types: Vec<&str> = match pschema.get("type") {
                 Some(Value::String(s)) => vec![s.as_str()],
                 Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
             };
             let mut seen: Vec<usize> = Vec::new();
-            let by_name = [&joined, &compact].into_iter().filter_map(|k| self.param_names.get(k.as_str()));
+            let by_name = [&joined, &compact]
+                .into_iter()
+                .filter_map(|k| self.param_names.get(k.as_str()));
             let by_last = self.param_last.get(last.as_str());
-            for &i in by_name.chain(by_last).flatten().chain(self.param_any.iter()) {
+            for &i in by_name
+                .chain(by_last)
+                .flatten()
+                .chain(self.param_any.iter())
+            {
                 if seen.contains(&i) {
                     continue;
                 }
                 seen.push(i);
                 let r = &self.params[i];
-                if r.tool_unless.as_ref().is_some_and(|u| u.is_match(folded_text)) {
+                if r.tool_unless
+                    .as_ref()
+                    .is_some_and(|u| u.is_match(folded_text))
+                {
                     continue;
                 }
                 if !types.is_empty() && types.iter().all(|t| r.skip_types.iter().any(|s| s == t)) {
@@ -524,14 +688,20 @@ impl Rules {
                 } else {
                     format!("parameter \"{}\" ({})", clip(pname, 40), clip(desc, 60))
                 };
-                fired.push(Fired { effects: &r.effects, evidence });
+                fired.push(Fired {
+                    effects: &r.effects,
+                    evidence,
+                });
             }
             keys.push((joined, compact, last));
         }
         for c in &self.combos {
             let mut names = Vec::new();
             let all = c.all_of.iter().all(|group| {
-                match keys.iter().find(|(j, k, l)| group.iter().any(|g| g == j || g == k || g == l)) {
+                match keys
+                    .iter()
+                    .find(|(j, k, l)| group.iter().any(|g| g == j || g == k || g == l))
+                {
                     Some((j, _, _)) => {
                         names.push(j.clone());
                         true
@@ -539,23 +709,40 @@ impl Rules {
                     None => false,
                 }
             });
-            if all && c.description.as_ref().is_none_or(|d| d.is_match(folded_text)) {
-                fired.push(Fired { effects: &c.effects, evidence: format!("parameters {}", names.join(" + ")) });
+            if all
+                && c.description
+                    .as_ref()
+                    .is_none_or(|d| d.is_match(folded_text))
+            {
+                fired.push(Fired {
+                    effects: &c.effects,
+                    evidence: format!("parameters {}", names.join(" + ")),
+                });
             }
         }
     }
 
     /// Text aimed at the model in the title, description or any string of
     /// the input schema. Returns the risk floor when anything matched.
-    fn scan_suspicious(&self, tool: &ToolRecord, text: &str, folded: &str, out: &mut Out) -> Option<Risk> {
+    fn scan_suspicious(
+        &self,
+        tool: &ToolRecord,
+        text: &str,
+        folded: &str,
+        out: &mut Out,
+    ) -> Option<Risk> {
         let mut floor: Option<Risk> = None;
         let mut check = |place: &str, raw: &str, folded: &str, out: &mut Out| {
-            if !self.suspicious.folded.is_match(folded) && (raw.is_ascii() || !self.suspicious.raw.is_match(raw)) {
+            if !self.suspicious.folded.is_match(folded)
+                && (raw.is_ascii() || !self.suspicious.raw.is_match(raw))
+            {
                 return;
             }
             for i in self.suspicious.folded.matches(folded).into_iter() {
                 let (id, risk) = &self.suspicious.folded_ids[i];
-                let m = self.suspicious.folded_each[i].find(folded).map_or("", |m| m.as_str());
+                let m = self.suspicious.folded_each[i]
+                    .find(folded)
+                    .map_or("", |m| m.as_str());
                 let ev = format!("{place}: \"{}\"", clip(m, 80));
                 out.signal("suspicious-description", ev.clone());
                 out.reason(id, ev);
@@ -566,8 +753,18 @@ impl Rules {
                     let (id, risk) = &self.suspicious.raw_ids[i];
                     let ev = match self.suspicious.raw_each[i].find(raw) {
                         Some(m) => {
-                            let cps: Vec<String> = m.as_str().chars().take(4).map(|c| format!("U+{:04X}", c as u32)).collect();
-                            let shown: String = m.as_str().chars().filter(|c| !c.is_control() && (*c as u32) < 0x2000).take(60).collect();
+                            let cps: Vec<String> = m
+                                .as_str()
+                                .chars()
+                                .take(4)
+                                .map(|c| format!("U+{:04X}", c as u32))
+                                .collect();
+                            let shown: String = m
+                                .as_str()
+                                .chars()
+                                .filter(|c| !c.is_control() && (*c as u32) < 0x2000)
+                                .take(60)
+                                .collect();
                             if shown.trim().is_empty() || shown.len() < m.as_str().len() / 2 {
                                 format!("{place}: {} at byte {}", cps.join(" "), m.start())
                             } else {
@@ -605,7 +802,8 @@ impl Rules {
             match v {
                 Value::String(s) if !s.is_empty() => {
                     let f = fold_ascii(s);
-                    let hit = self.suspicious.folded.is_match(&f) || (!s.is_ascii() && self.suspicious.raw.is_match(s));
+                    let hit = self.suspicious.folded.is_match(&f)
+                        || (!s.is_ascii() && self.suspicious.raw.is_match(s));
                     if hit {
                         check(&place(&crumbs, ""), s, &f, out);
                     }
@@ -614,7 +812,9 @@ impl Rules {
                     for (k, v) in m {
                         if !k.is_ascii() || k.len() >= 100 {
                             let f = fold_ascii(k);
-                            if self.suspicious.folded.is_match(&f) || self.suspicious.raw.is_match(k) {
+                            if self.suspicious.folded.is_match(&f)
+                                || self.suspicious.raw.is_match(k)
+                            {
                                 check(&place(&crumbs, " (property name)"), k, &f, out);
                             }
                         }

@@ -60,11 +60,25 @@ pub const SIGNALS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("failed to parse {path} at line {line}, column {column}: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{path} at line {line}, column {column}: rule \"{rule}\": {message}")]
-    Rule { path: PathBuf, line: usize, column: usize, rule: String, message: String },
+    Rule {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        rule: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +171,10 @@ pub struct Rules {
     verb_groups: Vec<VerbGroup>,
     /// word (or "word word") → verb group index
     verbs: HashMap<String, usize>,
-    /// first words of the two-word verbs
+    /// first words of the two-word verbs and noun phrases
     bigram_heads: std::collections::HashSet<String>,
+    /// two-word noun phrases that are never verbs
+    nouns: std::collections::HashSet<String>,
     phrases: PatternRules,
     objects: PatternRules,
     params: Vec<CompiledParam>,
@@ -241,24 +257,40 @@ impl<'a> Loader<'a> {
 
     fn category(&self, rule: &str, s: &str) -> Result<Category, ClassifyError> {
         parse_category(s).ok_or_else(|| {
-            self.err(rule, format!("unknown category \"{s}\" (read, write, execute, destructive, financial)"))
+            self.err(
+                rule,
+                format!("unknown category \"{s}\" (read, write, execute, destructive, financial)"),
+            )
         })
     }
 
     fn risk(&self, rule: &str, s: &str) -> Result<Risk, ClassifyError> {
-        parse_risk(s).ok_or_else(|| self.err(rule, format!("unknown risk \"{s}\" (low, medium, high, critical)")))
+        parse_risk(s).ok_or_else(|| {
+            self.err(
+                rule,
+                format!("unknown risk \"{s}\" (low, medium, high, critical)"),
+            )
+        })
     }
 
     fn signals(&self, rule: &str, signals: &[String]) -> Result<Vec<String>, ClassifyError> {
         for s in signals {
             if !SIGNALS.contains(&s.as_str()) {
-                return Err(self.err(rule, format!("unknown signal \"{s}\" (see SIGNALS in rules/README.md)")));
+                return Err(self.err(
+                    rule,
+                    format!("unknown signal \"{s}\" (see SIGNALS in rules/README.md)"),
+                ));
             }
         }
         Ok(signals.to_vec())
     }
 
-    fn effects(&self, family: &str, id: &str, f: EffectFields<'_>) -> Result<Effects, ClassifyError> {
+    fn effects(
+        &self,
+        family: &str,
+        id: &str,
+        f: EffectFields<'_>,
+    ) -> Result<Effects, ClassifyError> {
         if id.is_empty() {
             return Err(self.err(id, "empty id"));
         }
@@ -272,7 +304,9 @@ impl<'a> Loader<'a> {
             None => None,
             Some("strong") => Some(Force::Strong),
             Some("weak") => Some(Force::Weak),
-            Some(s) => return Err(self.err(id, format!("unknown forces_write \"{s}\" (strong, weak)"))),
+            Some(s) => {
+                return Err(self.err(id, format!("unknown forces_write \"{s}\" (strong, weak)")))
+            }
         };
         let when_category = f
             .when_category
@@ -284,7 +318,10 @@ impl<'a> Loader<'a> {
             return Err(self.err(id, "a rule cannot set category read (kind decides that)"));
         }
         if !when_category.is_empty() && (category.is_some() || force.is_some()) {
-            return Err(self.err(id, "a when_category rule may not set category or forces_write"));
+            return Err(self.err(
+                id,
+                "a when_category rule may not set category or forces_write",
+            ));
         }
         if force.is_some() && scope == Scope::Read {
             return Err(self.err(id, "forces_write contradicts scope = \"read\""));
@@ -300,7 +337,11 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn pattern_rules(&self, family: &str, rules: &[PatternRule]) -> Result<PatternRules, ClassifyError> {
+    fn pattern_rules(
+        &self,
+        family: &str,
+        rules: &[PatternRule],
+    ) -> Result<PatternRules, ClassifyError> {
         let mut each = Vec::new();
         let mut unless = Vec::new();
         let mut effects = Vec::new();
@@ -310,11 +351,21 @@ impl<'a> Loader<'a> {
                 return Err(self.err(&r.id, "duplicate id"));
             }
             each.push(self.regex(&r.id, &r.pattern)?);
-            unless.push(r.unless.as_deref().map(|u| self.regex(&r.id, u)).transpose()?);
+            unless.push(
+                r.unless
+                    .as_deref()
+                    .map(|u| self.regex(&r.id, u))
+                    .transpose()?,
+            );
             effects.push(self.effects(family, &r.id, r.effects())?);
         }
         let pats: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
-        Ok(PatternRules { set: self.set(&pats)?, each, unless, effects })
+        Ok(PatternRules {
+            set: self.set(&pats)?,
+            each,
+            unless,
+            effects,
+        })
     }
 }
 
@@ -322,7 +373,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |p| before[p + 1..].chars().count()) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |p| before[p + 1..].chars().count())
+        + 1;
     (line, column)
 }
 
@@ -368,7 +422,10 @@ impl Rules {
         let mut texts = Vec::new();
         for name in RULE_FILES {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|source| ClassifyError::Read { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ClassifyError::Read {
+                path: path.clone(),
+                source,
+            })?;
             texts.push((path, text));
         }
         Rules::from_texts(&texts)
@@ -381,7 +438,10 @@ impl Rules {
             files
                 .iter()
                 .find(|(p, _)| p.file_name().and_then(|n| n.to_str()) == Some(name))
-                .map(|(p, t)| Loader { path: p.as_path(), text: t.as_str() })
+                .map(|(p, t)| Loader {
+                    path: p.as_path(),
+                    text: t.as_str(),
+                })
                 .ok_or_else(|| ClassifyError::Read {
                     path: PathBuf::from(name),
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "rule file missing"),
@@ -392,7 +452,12 @@ impl Rules {
         sorted.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
         let mut h = Sha256::new();
         for (p, t) in sorted {
-            h.update(p.file_name().and_then(|n| n.to_str()).unwrap_or("").as_bytes());
+            h.update(
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("")
+                    .as_bytes(),
+            );
             h.update([0u8]);
             h.update(t.as_bytes());
             h.update([0u8]);
@@ -414,7 +479,10 @@ impl Rules {
                 }
                 if let Some(prev) = verbs.insert(w.clone(), idx) {
                     let prev: &VerbGroup = &verb_groups[prev];
-                    return Err(l.err(&g.id, format!("verb \"{w}\" is already in group \"{}\"", prev.id)));
+                    return Err(l.err(
+                        &g.id,
+                        format!("verb \"{w}\" is already in group \"{}\"", prev.id),
+                    ));
                 }
             }
             verb_groups.push(VerbGroup {
@@ -425,8 +493,28 @@ impl Rules {
                 ambiguous: g.ambiguous,
             });
         }
-        let bigram_heads = verbs.keys().filter_map(|k| k.split_once(' ').map(|(h, _)| h.to_string())).collect();
-        let preambles = vf.preambles.iter().map(|p| tokenize(p)).filter(|t| !t.is_empty()).collect();
+        let mut nouns = std::collections::HashSet::new();
+        for n in &vf.nouns {
+            let n = n.trim().to_lowercase();
+            if n.split(' ').count() != 2 {
+                return Err(l.err("", format!("noun phrase \"{n}\" must be two words")));
+            }
+            if verbs.contains_key(&n) {
+                return Err(l.err("", format!("\"{n}\" is both a noun phrase and a verb")));
+            }
+            nouns.insert(n);
+        }
+        let bigram_heads = verbs
+            .keys()
+            .chain(nouns.iter())
+            .filter_map(|k| k.split_once(' ').map(|(h, _)| h.to_string()))
+            .collect();
+        let preambles = vf
+            .preambles
+            .iter()
+            .map(|p| tokenize(p))
+            .filter(|t| !t.is_empty())
+            .collect();
         let conjunctions = vf.conjunctions.iter().map(|c| c.to_lowercase()).collect();
 
         // phrases.toml, objects.toml
@@ -445,7 +533,15 @@ impl Rules {
         let mut param_last: HashMap<String, Vec<usize>> = HashMap::new();
         let mut param_any = Vec::new();
         for (i, r) in paf.param.iter().enumerate() {
-            let ParamRule { id, names, last, description, skip_types, tool_unless, .. } = r;
+            let ParamRule {
+                id,
+                names,
+                last,
+                description,
+                skip_types,
+                tool_unless,
+                ..
+            } = r;
             if names.is_empty() && last.is_empty() {
                 if description.is_none() {
                     return Err(l.err(id, "needs names, last or description"));
@@ -467,12 +563,20 @@ impl Rules {
         }
         let mut combos = Vec::new();
         for r in &paf.combo {
-            let ComboRule { id, all_of, description, .. } = r;
+            let ComboRule {
+                id,
+                all_of,
+                description,
+                ..
+            } = r;
             if all_of.len() < 2 || all_of.iter().any(|g| g.is_empty()) {
                 return Err(l.err(id, "all_of needs at least two non-empty groups"));
             }
             combos.push(CompiledCombo {
-                all_of: all_of.iter().map(|g| g.iter().map(|n| normalise_param(n)).collect()).collect(),
+                all_of: all_of
+                    .iter()
+                    .map(|g| g.iter().map(|n| normalise_param(n)).collect())
+                    .collect(),
                 description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
                 effects: l.effects("param", id, r.effects())?,
             });
@@ -481,9 +585,15 @@ impl Rules {
         // suspicious.toml
         let l = get("suspicious.toml")?;
         let sf: SuspiciousFile = l.parse()?;
-        let (mut fp, mut fe, mut fi, mut rp, mut re, mut ri) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut fp, mut fe, mut fi, mut rp, mut re, mut ri) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for r in &sf.pattern {
-            let risk = r.risk.as_deref().map(|x| l.risk(&r.id, x)).transpose()?.unwrap_or(Risk::High);
+            let risk = r
+                .risk
+                .as_deref()
+                .map(|x| l.risk(&r.id, x))
+                .transpose()?
+                .unwrap_or(Risk::High);
             let rx = l.regex(&r.id, &r.pattern)?;
             let id = (format!("suspicious.{}", r.id), risk);
             if r.raw {
@@ -541,6 +651,7 @@ impl Rules {
             verb_groups,
             verbs,
             bigram_heads,
+            nouns,
             phrases,
             objects,
             params,

@@ -71,7 +71,10 @@ mod tests {
 
     #[test]
     fn mixed_separators_and_case() {
-        assert_eq!(t("system.ntp_server-createNow"), ["system", "ntp", "server", "create", "now"]);
+        assert_eq!(
+            t("system.ntp_server-createNow"),
+            ["system", "ntp", "server", "create", "now"]
+        );
         assert_eq!(t("LIST_POOLS"), ["list", "pools"]);
         assert!(t("").is_empty());
         assert!(t("___").is_empty());

@@ -140,8 +140,17 @@ fn covered(policy: &PolicyFile) -> String {
         if r.discovery.is_some() {
             inner.push(format!("({})", discovery_condition(&keys)));
         }
-        for ak in r.actions.iter().flat_map(|a| a.keys()) {
-            inner.push(format!("({})", action_condition(&keys, ak)));
+        if keys.len() == 1 {
+            // One flat set test: a long `||` chain exceeds Cedar's recursion limit.
+            let vals: Vec<String> = r.actions.iter().flat_map(|a| a.keys()).map(|k| cedar_str(k)).collect();
+            if !vals.is_empty() {
+                let (has, val) = arg(keys[0]);
+                inner.push(format!("({has} && [{}].contains({val}))", vals.join(", ")));
+            }
+        } else {
+            for ak in r.actions.iter().flat_map(|a| a.keys()) {
+                inner.push(format!("({})", action_condition(&keys, ak)));
+            }
         }
         if !inner.is_empty() {
             alts.push(format!(

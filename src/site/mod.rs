@@ -22,8 +22,8 @@ pub mod slug;
 mod view;
 
 use crate::history;
-pub use history::{ChangeItem, Changes, FieldDiff};
 use crate::store::{ServerRow, StoredTool};
+pub use history::{ChangeItem, Changes, FieldDiff};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use std::collections::{BTreeSet, HashMap};
 use std::io;
@@ -67,13 +67,21 @@ pub enum SiteError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("rendering {page}: {source:#}")]
-    Template { page: String, source: minijinja::Error },
-    #[error("refusing to write {0:?}: the path would leave the site directory or follow a symlink")]
+    Template {
+        page: String,
+        source: minijinja::Error,
+    },
+    #[error(
+        "refusing to write {0:?}: the path would leave the site directory or follow a symlink"
+    )]
     UnsafePath(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SiteError + '_ {
-    move |source| SiteError::Io { path: path.to_path_buf(), source }
+    move |source| SiteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The templates, kept together in `templates/` and compiled into the binary.
@@ -85,7 +93,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("changes.html", include_str!("templates/changes.html")),
     ("sitemap.xml", include_str!("templates/sitemap.xml")),
-    ("sitemap-index.xml", include_str!("templates/sitemap-index.xml")),
+    (
+        "sitemap-index.xml",
+        include_str!("templates/sitemap-index.xml"),
+    ),
 ];
 
 /// Static files copied as they are.
@@ -136,7 +147,8 @@ pub fn environment() -> Environment<'static> {
         out.write_str(&escaped).map_err(minijinja::Error::from)
     });
     for (name, source) in TEMPLATES {
-        env.add_template(name, source).expect("built-in templates compile (tested)");
+        env.add_template(name, source)
+            .expect("built-in templates compile (tested)");
     }
     env
 }
@@ -155,13 +167,19 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
         writer.dir(&format!("tools/{}", s.slug))?;
     }
 
-    let tool_t = env.get_template("tool.html").map_err(|e| tmpl_err("tool.html", e))?;
-    let server_t = env.get_template("server.html").map_err(|e| tmpl_err("server.html", e))?;
+    let tool_t = env
+        .get_template("tool.html")
+        .map_err(|e| tmpl_err("tool.html", e))?;
+    let server_t = env
+        .get_template("server.html")
+        .map_err(|e| tmpl_err("server.html", e))?;
 
     parallel(model.order.len(), |k| {
         let i = model.order[k];
         let page = model.tool_page(i);
-        let html = tool_t.render(&page).map_err(|e| tmpl_err(&model.tool_url[i], e))?;
+        let html = tool_t
+            .render(&page)
+            .map_err(|e| tmpl_err(&model.tool_url[i], e))?;
         writer.put(&model.tool_url[i], html.as_bytes())
     })?;
     parallel(model.servers.len(), |k| {
@@ -175,8 +193,22 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
         let t = env.get_template(name).map_err(|e| tmpl_err(name, e))?;
         t.render(ctx).map_err(|e| tmpl_err(name, e))
     };
-    writer.put("index.html", render("index.html", minijinja::Value::from_serialize(model.index_page()))?.as_bytes())?;
-    writer.put("changes.html", render("changes.html", minijinja::Value::from_serialize(model.changes_page()))?.as_bytes())?;
+    writer.put(
+        "index.html",
+        render(
+            "index.html",
+            minijinja::Value::from_serialize(model.index_page()),
+        )?
+        .as_bytes(),
+    )?;
+    writer.put(
+        "changes.html",
+        render(
+            "changes.html",
+            minijinja::Value::from_serialize(model.changes_page()),
+        )?
+        .as_bytes(),
+    )?;
     for (name, text) in ASSETS {
         writer.put(name, text.as_bytes())?;
     }
@@ -188,15 +220,24 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
     // Sitemap: relative URLs unless a base URL is given; split past 50,000.
     let urls = model.sitemap_urls(input.base_url.as_deref());
     if urls.len() <= SITEMAP_MAX {
-        writer.put("sitemap.xml", render("sitemap.xml", minijinja::context! { urls })?.as_bytes())?;
+        writer.put(
+            "sitemap.xml",
+            render("sitemap.xml", minijinja::context! { urls })?.as_bytes(),
+        )?;
     } else {
         let mut parts = Vec::new();
         for (n, chunk) in urls.chunks(SITEMAP_MAX).enumerate() {
             let name = format!("sitemap-{}.xml", n + 1);
-            writer.put(&name, render("sitemap.xml", minijinja::context! { urls => chunk })?.as_bytes())?;
+            writer.put(
+                &name,
+                render("sitemap.xml", minijinja::context! { urls => chunk })?.as_bytes(),
+            )?;
             parts.push(view::absolute(input.base_url.as_deref(), &name));
         }
-        writer.put("sitemap.xml", render("sitemap-index.xml", minijinja::context! { urls => parts })?.as_bytes())?;
+        writer.put(
+            "sitemap.xml",
+            render("sitemap-index.xml", minijinja::context! { urls => parts })?.as_bytes(),
+        )?;
     }
 
     let removed = writer.finish()?;
@@ -209,7 +250,10 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
 }
 
 fn tmpl_err(page: &str, source: minijinja::Error) -> SiteError {
-    SiteError::Template { page: page.to_string(), source }
+    SiteError::Template {
+        page: page.to_string(),
+        source,
+    }
 }
 
 /// Run `f(0..n)` on all cores, stopping at the first error.
@@ -218,7 +262,10 @@ where
     F: Fn(usize) -> Result<(), SiteError> + Sync,
 {
     const CHUNK: usize = 32;
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 16).min(n.div_ceil(CHUNK).max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .clamp(1, 16)
+        .min(n.div_ceil(CHUNK).max(1));
     if threads <= 1 {
         return (0..n).try_for_each(f);
     }
@@ -262,7 +309,10 @@ struct Writer {
 pub fn safe_rel(rel: &str) -> bool {
     !rel.is_empty()
         && rel.split('/').all(|c| {
-            !c.is_empty() && !c.starts_with('.') && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            !c.is_empty()
+                && !c.starts_with('.')
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         })
 }
 
@@ -283,7 +333,9 @@ impl Writer {
         }
         let p = self.root.join(rel);
         // Belt and braces: nothing but plain components after the root.
-        let tail = p.strip_prefix(&self.root).map_err(|_| SiteError::UnsafePath(rel.to_string()))?;
+        let tail = p
+            .strip_prefix(&self.root)
+            .map_err(|_| SiteError::UnsafePath(rel.to_string()))?;
         if !tail.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(SiteError::UnsafePath(rel.to_string()));
         }
@@ -294,9 +346,13 @@ impl Writer {
     fn dir(&self, rel: &str) -> Result<(), SiteError> {
         let p = self.path(rel)?;
         match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() || !m.is_dir() => Err(SiteError::UnsafePath(rel.to_string())),
+            Ok(m) if m.file_type().is_symlink() || !m.is_dir() => {
+                Err(SiteError::UnsafePath(rel.to_string()))
+            }
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir(&p).map_err(io_err(&p)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir(&p).map_err(io_err(&p))
+            }
             Err(e) => Err(io_err(&p)(e)),
         }
     }
@@ -309,7 +365,10 @@ impl Writer {
         } else {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
         }
-        self.files.lock().unwrap_or_else(|p| p.into_inner()).insert(rel.to_string());
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string());
         Ok(())
     }
 
@@ -325,7 +384,9 @@ impl Writer {
             if files.contains(rel) || !safe_rel(rel) {
                 continue;
             }
-            let ours = rel.starts_with("tools/") || rel.starts_with("servers/") || rel.starts_with("sitemap-");
+            let ours = rel.starts_with("tools/")
+                || rel.starts_with("servers/")
+                || rel.starts_with("sitemap-");
             if !ours {
                 continue;
             }
@@ -370,7 +431,10 @@ pub fn write_if_changed(path: &Path, content: &[u8]) -> io::Result<bool> {
             }
         }
         Ok(m) if m.is_dir() => {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a directory is in the way",
+            ));
         }
         _ => {}
     }
@@ -398,7 +462,17 @@ mod tests {
     #[test]
     fn safe_rel_rejects_escapes() {
         assert!(safe_rel("tools/a/b.html"));
-        for bad in ["", "../x", "a/../b", "/etc/passwd", "a//b", ".hidden", "a/.b", "a\\b", "a/b/"] {
+        for bad in [
+            "",
+            "../x",
+            "a/../b",
+            "/etc/passwd",
+            "a//b",
+            ".hidden",
+            "a/.b",
+            "a\\b",
+            "a/b/",
+        ] {
             assert!(!safe_rel(bad), "{bad}");
         }
     }

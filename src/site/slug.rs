@@ -17,8 +17,8 @@ pub const MAX_BASE: usize = 80;
 
 /// Names Windows refuses as file names, whatever the extension.
 const RESERVED: &[&str] = &[
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
-    "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
 
 fn hash_hex(name: &str, len: usize) -> String {
@@ -128,13 +128,31 @@ mod tests {
 
     #[test]
     fn unsafe_names_are_hashed_and_safe() {
-        for n in ["../../etc/passwd", "..", ".", "", "Foo", "a/b", "a\\b", ".hidden", "x..y", "CON", "con", "é", "a--deadbeef"] {
+        for n in [
+            "../../etc/passwd",
+            "..",
+            ".",
+            "",
+            "Foo",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "x..y",
+            "CON",
+            "con",
+            "é",
+            "a--deadbeef",
+        ] {
             let s = slug(n);
             assert_ne!(s, n, "{n}");
             assert!(!s.starts_with('.'), "{s}");
             assert!(!s.contains(".."), "{s}");
             assert!(!s.contains('/') && !s.contains('\\'), "{s}");
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b)),
+                "{s}"
+            );
             assert!(!s.is_empty());
             assert_eq!(s, slug(n), "stable");
         }

@@ -5,11 +5,13 @@
 //! umbrella of each action, related-tool groups) are built once, so a page
 //! costs the same whatever the catalogue's size.
 
+use super::history::{field_diffs, ChangeItem, FieldDiff};
 use super::slug::Slugger;
 use super::SiteInput;
-use super::history::{field_diffs, ChangeItem, FieldDiff};
 use crate::model::{Category, Kind, Reason, Risk, Signal, ToolRecord, Verdict};
-use crate::policy::{action_key, choose_match_keys, rule_for, Action, MatchKeys, PolicyFile, RateLimit, Rule};
+use crate::policy::{
+    action_key, choose_match_keys, rule_for, Action, MatchKeys, PolicyFile, RateLimit, Rule,
+};
 use crate::store::{ServerRow, StoredTool};
 use serde::Serialize;
 use serde_json::Value;
@@ -322,23 +324,34 @@ impl<'a> Model<'a> {
         names.extend(tools.iter().map(|t| t.record.server.as_str()));
         names.sort_unstable();
         names.dedup();
-        let rows: HashMap<&str, &ServerRow> = input.servers.iter().map(|s| (s.name.as_str(), s)).collect();
+        let rows: HashMap<&str, &ServerRow> =
+            input.servers.iter().map(|s| (s.name.as_str(), s)).collect();
         let mut slugs = Slugger::new();
         let mut servers: Vec<ServerInfo> = names
             .iter()
             .map(|&name| {
                 let slug = slugs.get(name);
-                ServerInfo { name, row: rows.get(name).copied(), url: format!("servers/{slug}.html"), slug, tools: Vec::new() }
+                ServerInfo {
+                    name,
+                    row: rows.get(name).copied(),
+                    url: format!("servers/{slug}.html"),
+                    slug,
+                    tools: Vec::new(),
+                }
             })
             .collect();
-        let server_idx: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let server_idx: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
 
         let mut order: Vec<usize> = (0..tools.len()).collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (&tools[a].record, &tools[b].record);
             (x.server.as_str(), x.name.as_str(), a).cmp(&(y.server.as_str(), y.name.as_str(), b))
         });
-        let tool_server: Vec<usize> = tools.iter().map(|t| server_idx[t.record.server.as_str()]).collect();
+        let tool_server: Vec<usize> = tools
+            .iter()
+            .map(|t| server_idx[t.record.server.as_str()])
+            .collect();
 
         // Tool URLs, one slugger per server directory, in sorted order.
         let mut tool_url = vec![String::new(); tools.len()];
@@ -351,8 +364,10 @@ impl<'a> Model<'a> {
         }
 
         // Umbrellas and their actions.
-        let by_name: HashMap<(usize, &str), usize> =
-            order.iter().map(|&i| ((tool_server[i], tools[i].record.name.as_str()), i)).collect();
+        let by_name: HashMap<(usize, &str), usize> = order
+            .iter()
+            .map(|&i| ((tool_server[i], tools[i].record.name.as_str()), i))
+            .collect();
         let mut umbrellas: Vec<Umbrella> = Vec::new();
         let mut umbrella_of: HashMap<(usize, &str), usize> = HashMap::new();
         for &i in &order {
@@ -375,7 +390,12 @@ impl<'a> Model<'a> {
             let sels: Vec<(&str, &Value)> = u
                 .children
                 .iter()
-                .map(|&c| (tools[c].record.name.as_str(), tools[c].record.selector.as_ref().unwrap_or(&null)))
+                .map(|&c| {
+                    (
+                        tools[c].record.name.as_str(),
+                        tools[c].record.selector.as_ref().unwrap_or(&null),
+                    )
+                })
                 .collect();
             u.keys = choose_match_keys(&sels);
         }
@@ -403,7 +423,9 @@ impl<'a> Model<'a> {
                 exp_pos[i] = g.len();
                 g.push(i);
             }
-            let g = cat_group.entry((s, tools[i].verdict.as_ref().map(|v| v.category))).or_default();
+            let g = cat_group
+                .entry((s, tools[i].verdict.as_ref().map(|v| v.category)))
+                .or_default();
             cat_pos[i] = g.len();
             g.push(i);
         }
@@ -456,15 +478,27 @@ impl<'a> Model<'a> {
     }
 
     /// The umbrella rule for the given actions.
-    fn umbrella_rule(&self, u: &Umbrella, children: &[usize], with_discovery: bool) -> Option<Rule> {
+    fn umbrella_rule(
+        &self,
+        u: &Umbrella,
+        children: &[usize],
+        with_discovery: bool,
+    ) -> Option<Rule> {
         if u.keys.is_empty() {
             return None;
         }
         let mut actions: BTreeMap<String, Rule> = BTreeMap::new();
         for &c in children {
             let t = self.tool(c);
-            let (Some(v), Some(sel)) = (t.verdict.as_ref(), t.record.selector.as_ref()) else { continue };
-            let Some(vals) = u.keys.iter().map(|k| sel.get(k).and_then(Value::as_str)).collect::<Option<Vec<&str>>>() else {
+            let (Some(v), Some(sel)) = (t.verdict.as_ref(), t.record.selector.as_ref()) else {
+                continue;
+            };
+            let Some(vals) = u
+                .keys
+                .iter()
+                .map(|k| sel.get(k).and_then(Value::as_str))
+                .collect::<Option<Vec<&str>>>()
+            else {
                 continue;
             };
             let rule = rule_for(v, self.input.profile);
@@ -482,8 +516,13 @@ impl<'a> Model<'a> {
             let d = self.input.profile.discovery;
             Box::new(Rule {
                 action: (d.action != Action::Allow).then_some(d.action),
-                rate_limit: if d.action == Action::Allow { d.rate_limit } else { None },
-                reason: (d.action != Action::Allow).then(|| "discovery call (selects no action)".to_string()),
+                rate_limit: if d.action == Action::Allow {
+                    d.rate_limit
+                } else {
+                    None
+                },
+                reason: (d.action != Action::Allow)
+                    .then(|| "discovery call (selects no action)".to_string()),
                 ..Rule::default()
             })
         });
@@ -498,14 +537,22 @@ impl<'a> Model<'a> {
     pub fn tool_page(&self, i: usize) -> ToolPage<'_> {
         let t = self.tool(i);
         let r = &t.record;
-        let s = self.tool_server(i);
+        let s = self.tool_server[i];
         let v = t.verdict.as_ref();
         let profile = self.input.profile;
         let key = self.policy_key(s, &r.name);
 
         // Umbrella (for an action) and actions (for an umbrella tool).
-        let parent = r.parent.as_deref().and_then(|p| self.umbrella_of.get(&(s, p))).map(|&u| &self.umbrellas[u]);
-        let own_umbrella = self.umbrella_of.get(&(s, r.name.as_str())).map(|&u| &self.umbrellas[u]).filter(|u| u.tool == Some(i));
+        let parent = r
+            .parent
+            .as_deref()
+            .and_then(|p| self.umbrella_of.get(&(s, p)))
+            .map(|&u| &self.umbrellas[u]);
+        let own_umbrella = self
+            .umbrella_of
+            .get(&(s, r.name.as_str()))
+            .map(|&u| &self.umbrellas[u])
+            .filter(|u| u.tool == Some(i));
 
         let rule = v.map(|v| rule_for(v, profile));
         let mut full = PolicyFile::new(profile.default);
@@ -527,7 +574,9 @@ impl<'a> Model<'a> {
                         Action::Deny => deny += 1,
                     }
                 }
-                rule_summary = format!("decided per action: {allow} allowed, {approve} need approval, {deny} denied");
+                rule_summary = format!(
+                    "decided per action: {allow} allowed, {approve} need approval, {deny} denied"
+                );
                 per_action = true;
                 snippet = Some(pretty_entry(&key, &ur));
                 full.tools.insert(key.clone(), ur);
@@ -538,7 +587,11 @@ impl<'a> Model<'a> {
         }
         if let (Some(u), Some(p)) = (parent, r.parent.as_deref()) {
             let ukey = self.policy_key(s, p);
-            let ur = if rule.is_some() { self.umbrella_rule(u, &[i], false) } else { None };
+            let ur = if rule.is_some() {
+                self.umbrella_rule(u, &[i], false)
+            } else {
+                None
+            };
             let usnip = ur.as_ref().map(|ur| inline_entry(&ukey, ur));
             if let Some(ur) = ur {
                 full.tools.insert(ukey, ur);
@@ -546,14 +599,22 @@ impl<'a> Model<'a> {
             umbrella_view = Some(UmbrellaView {
                 name: p,
                 url: u.tool.map(|ui| self.url_of(ui)),
-                selector: r.selector.as_ref().map(inline_json).unwrap_or_else(|| "{}".into()),
+                selector: r
+                    .selector
+                    .as_ref()
+                    .map(inline_json)
+                    .unwrap_or_else(|| "{}".into()),
                 snippet: usnip,
             });
         } else if let Some(p) = r.parent.as_deref() {
             umbrella_view = Some(UmbrellaView {
                 name: p,
                 url: None,
-                selector: r.selector.as_ref().map(inline_json).unwrap_or_else(|| "{}".into()),
+                selector: r
+                    .selector
+                    .as_ref()
+                    .map(inline_json)
+                    .unwrap_or_else(|| "{}".into()),
                 snippet: None,
             });
         }
@@ -561,7 +622,11 @@ impl<'a> Model<'a> {
 
         // Warnings.
         let mut warnings = Vec::new();
-        if let Some(sig) = v.and_then(|v| v.signals.iter().find(|s| s.name == "suspicious-description")) {
+        if let Some(sig) = v.and_then(|v| {
+            v.signals
+                .iter()
+                .find(|s| s.name == "suspicious-description")
+        }) {
             warnings.push(Warning {
                 title: "Suspicious description.",
                 text: format!(
@@ -591,7 +656,9 @@ impl<'a> Model<'a> {
             examples.retain(|e| !same(e));
         }
         let history = self.history(t);
-        let children = own_umbrella.map(|u| u.children.iter().map(|&c| self.link(c)).collect()).unwrap_or_default();
+        let children = own_umbrella
+            .map(|u| u.children.iter().map(|&c| self.link(c)).collect())
+            .unwrap_or_default();
         let product_or_server = self.product(s).unwrap_or(self.servers[s].name);
 
         let why = match (v, &rule) {
@@ -606,8 +673,12 @@ impl<'a> Model<'a> {
                 title: r.title.as_deref(),
                 description: r.description.as_deref().filter(|d| !d.trim().is_empty()),
                 warnings,
-                server: ServerLink { name: self.servers[s].name, url: &self.servers[s].url, product: self.product(s) },
-                kind: v.map(|v| kind_label(v.kind)),
+                server: ServerLink {
+                    name: self.servers[s].name,
+                    url: &self.servers[s].url,
+                    product: self.product(s),
+                },
+                kind: v.map(|v| v.kind.as_str()),
                 category: v.map(|v| v.category.as_str()),
                 exp_category: r.category.as_deref(),
                 risk: v.map(|v| v.risk.as_str()),
@@ -636,17 +707,19 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn tool_server(&self, i: usize) -> usize {
-        self.tool_server[i]
-    }
-
     fn examples(&self, key: &str, r: &ToolRecord, parent: Option<&Umbrella>) -> Vec<Example> {
         let mut out = vec![
             Example {
                 label: "Allow it, but at most 10 calls a minute:".into(),
                 snippet: inline_entry(
                     key,
-                    &Rule { rate_limit: Some(RateLimit { max: 10, window: 60 }), ..Rule::default() },
+                    &Rule {
+                        rate_limit: Some(RateLimit {
+                            max: 10,
+                            window: 60,
+                        }),
+                        ..Rule::default()
+                    },
                 ),
                 kind: Action::Allow,
                 umbrella: false,
@@ -673,10 +746,16 @@ impl<'a> Model<'a> {
         ];
         if let (Some(u), Some(p)) = (parent, r.parent.as_deref()) {
             if let Some(sel) = r.selector.as_ref() {
-                if let Some(vals) = u.keys.iter().map(|k| sel.get(k).and_then(Value::as_str)).collect::<Option<Vec<&str>>>() {
+                if let Some(vals) = u
+                    .keys
+                    .iter()
+                    .map(|k| sel.get(k).and_then(Value::as_str))
+                    .collect::<Option<Vec<&str>>>()
+                {
                     if !vals.is_empty() {
                         let mut actions = BTreeMap::new();
-                        actions.insert(action_key(&vals), Rule::deny("not used in this deployment"));
+                        actions
+                            .insert(action_key(&vals), Rule::deny("not used in this deployment"));
                         let ur = Rule {
                             match_keys: Some(MatchKeys::from_keys(u.keys.clone())),
                             actions: Some(actions),
@@ -696,14 +775,19 @@ impl<'a> Model<'a> {
     }
 
     fn history(&self, t: &'a StoredTool) -> Vec<VersionView<'a>> {
-        let Some(vs) = self.input.versions.get(&t.id) else { return Vec::new() };
+        let Some(vs) = self.input.versions.get(&t.id) else {
+            return Vec::new();
+        };
         (1..vs.len())
             .rev()
             .map(|k| VersionView {
                 number: k + 1,
                 first_seen: when(&vs[k].1),
                 hash: vs[k].0.get(..12).unwrap_or(&vs[k].0),
-                diffs: field_diffs(&vs[k - 1].2, &vs[k].2).iter().map(diff_view).collect(),
+                diffs: field_diffs(&vs[k - 1].2, &vs[k].2)
+                    .iter()
+                    .map(diff_view)
+                    .collect(),
             })
             .collect()
     }
@@ -718,7 +802,10 @@ impl<'a> Model<'a> {
             let n = group.len();
             let mut d = 1;
             while picked.len() < RELATED_MAX && (pos + d < n || d <= pos) {
-                for j in [pos.checked_add(d).filter(|&j| j < n), pos.checked_sub(d)].into_iter().flatten() {
+                for j in [pos.checked_add(d).filter(|&j| j < n), pos.checked_sub(d)]
+                    .into_iter()
+                    .flatten()
+                {
                     let c = group[j];
                     if c != i && picked.len() < RELATED_MAX && !picked.contains(&c) {
                         picked.push(c);
@@ -732,7 +819,10 @@ impl<'a> Model<'a> {
                 take(g, self.exp_pos[i], &mut picked);
             }
         }
-        if let Some(g) = self.cat_group.get(&(s, t.verdict.as_ref().map(|v| v.category))) {
+        if let Some(g) = self
+            .cat_group
+            .get(&(s, t.verdict.as_ref().map(|v| v.category)))
+        {
             take(g, self.cat_pos[i], &mut picked);
         }
         picked.into_iter().map(|c| self.link(c)).collect()
@@ -773,7 +863,9 @@ impl<'a> Model<'a> {
                 outcome_class: outcome_class(outcome),
                 last_time: row.and_then(|r| r.last_time.as_deref()).map(when),
                 last_seconds: row.and_then(|r| r.last_seconds).map(|s| format!("{s:.1}")),
-                last_phase: row.and_then(|r| r.last_phase.as_deref()).filter(|_| outcome != Some("ok")),
+                last_phase: row
+                    .and_then(|r| r.last_phase.as_deref())
+                    .filter(|_| outcome != Some("ok")),
                 last_error: row.and_then(|r| r.last_error.as_deref()),
                 last_good: row.and_then(|r| r.last_good.as_deref()).map(when),
                 protocol_version: row.and_then(|r| r.protocol_version.as_deref()),
@@ -792,7 +884,17 @@ impl<'a> Model<'a> {
                 None => none += 1,
             }
         }
-        (RISKS.iter().zip(n).map(|(r, n)| Count { risk: r.as_str(), n }).collect(), none)
+        (
+            RISKS
+                .iter()
+                .zip(n)
+                .map(|(r, n)| Count {
+                    risk: r.as_str(),
+                    n,
+                })
+                .collect(),
+            none,
+        )
     }
 
     pub fn index_page(&self) -> IndexPage<'_> {
@@ -823,14 +925,34 @@ impl<'a> Model<'a> {
                 }
             })
             .collect();
-        let failed = servers.iter().filter(|s| s.outcome.is_some_and(|o| o != "ok")).count();
+        let failed = servers
+            .iter()
+            .filter(|s| s.outcome.is_some_and(|o| o != "ok"))
+            .count();
         let mut products: BTreeMap<&str, Product> = BTreeMap::new();
         for (k, s) in self.servers.iter().enumerate() {
             let Some(p) = self.product(k) else { continue };
-            let e = products.entry(p).or_insert_with(|| Product { name: p, servers: Vec::new(), tools: 0, critical: 0 });
-            e.servers.push(NameUrl { name: s.name, url: &s.url });
+            let e = products.entry(p).or_insert_with(|| Product {
+                name: p,
+                servers: Vec::new(),
+                tools: 0,
+                critical: 0,
+            });
+            e.servers.push(NameUrl {
+                name: s.name,
+                url: &s.url,
+            });
             e.tools += s.tools.len();
-            e.critical += s.tools.iter().filter(|&&i| self.tool(i).verdict.as_ref().is_some_and(|v| v.risk == Risk::Critical)).count();
+            e.critical += s
+                .tools
+                .iter()
+                .filter(|&&i| {
+                    self.tool(i)
+                        .verdict
+                        .as_ref()
+                        .is_some_and(|v| v.risk == Risk::Critical)
+                })
+                .count();
         }
         let ch = self.input.changes;
         IndexPage {
@@ -864,7 +986,11 @@ impl<'a> Model<'a> {
             let r = &self.tool(i).record;
             pages.insert((r.server.as_str(), r.name.as_str()), i);
         }
-        let servers: HashMap<&str, &str> = self.servers.iter().map(|s| (s.name, s.url.as_str())).collect();
+        let servers: HashMap<&str, &str> = self
+            .servers
+            .iter()
+            .map(|s| (s.name, s.url.as_str()))
+            .collect();
         let view = |c: &'a ChangeItem| ChangeView {
             change: &c.change,
             server: &c.server,
@@ -873,7 +999,9 @@ impl<'a> Model<'a> {
             url: if c.change == "removed" {
                 None
             } else {
-                pages.get(&(c.server.as_str(), c.tool.as_str())).map(|&i| self.url_of(i))
+                pages
+                    .get(&(c.server.as_str(), c.tool.as_str()))
+                    .map(|&i| self.url_of(i))
             },
             server_url: servers.get(c.server.as_str()).copied(),
             old_risk: c.old_risk.map(Risk::as_str),
@@ -913,7 +1041,10 @@ impl<'a> Model<'a> {
                     p: self.product(s),
                     k: v.map(|v| v.kind.as_str()),
                     r: v.map(|v| v.risk.as_str()),
-                    c: t.record.category.as_deref().or(v.map(|v| v.category.as_str())),
+                    c: t.record
+                        .category
+                        .as_deref()
+                        .or(v.map(|v| v.category.as_str())),
                     d: squash(t.record.description.as_deref().unwrap_or(""), 160),
                     u: self.url_of(i),
                 }
@@ -925,7 +1056,11 @@ impl<'a> Model<'a> {
     pub fn sitemap_urls(&self, base: Option<&str>) -> Vec<String> {
         let mut urls = vec![absolute(base, "index.html"), absolute(base, "changes.html")];
         urls.extend(self.servers.iter().map(|s| absolute(base, &s.url)));
-        urls.extend(self.order.iter().map(|&i| absolute(base, &self.tool_url[i])));
+        urls.extend(
+            self.order
+                .iter()
+                .map(|&i| absolute(base, &self.tool_url[i])),
+        );
         urls
     }
 }
@@ -964,10 +1099,6 @@ fn rank(r: Risk) -> u8 {
     }
 }
 
-fn kind_label(k: Kind) -> &'static str {
-    k.as_str()
-}
-
 fn outcome_class(o: Option<&str>) -> &'static str {
     match o {
         Some("ok") => "ok",
@@ -995,7 +1126,9 @@ fn when(t: &str) -> String {
         && b[7] == b'-'
         && (b[10] == b'T' || b[10] == b' ')
         && b[13] == b':'
-        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15].iter().all(|&i| b[i].is_ascii_digit());
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
     let utc = t.ends_with('Z') || t.ends_with("+00:00");
     if shaped && utc {
         format!("{} {} UTC", &t[..10], &t[11..16])
@@ -1049,7 +1182,10 @@ fn summary(rule: &Rule) -> String {
 fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&str>) -> String {
     let (what, tail) = match (v.kind, v.category) {
         (_, Category::Financial) => ("can move money or run up costs", ""),
-        (_, Category::Destructive) => ("can destroy data or disrupt a service", ", possibly beyond undoing"),
+        (_, Category::Destructive) => (
+            "can destroy data or disrupt a service",
+            ", possibly beyond undoing",
+        ),
         (_, Category::Execute) => ("can run commands or arbitrary operations", ""),
         (Kind::Write, _) => ("changes configuration or data", ""),
         (Kind::Read, _) => ("only reads data", ""),
@@ -1076,7 +1212,11 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&s
     if names.is_empty() {
         s.push_str(&format!(" It is rated {} risk.", v.risk.as_str()));
     } else {
-        s.push_str(&format!(" It is rated {} risk because of: {}.", v.risk.as_str(), names.join(", ")));
+        s.push_str(&format!(
+            " It is rated {} risk because of: {}.",
+            v.risk.as_str(),
+            names.join(", ")
+        ));
     }
     if let Some(summary) = per_action {
         s.push_str(&format!(" The recommended rule matches on the action and decides each one by its own risk ({summary}); calls that select no action only discover what the tool offers."));
@@ -1085,7 +1225,9 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&s
     s.push_str(match (rule.effective_action(), rule.rate_limit.is_some()) {
         (Action::Allow, false) => " The recommended rule allows it.",
         (Action::Allow, true) => " The recommended rule allows it with a rate limit.",
-        (Action::RequireApproval, _) => " The recommended rule lets a call through only after a person approves it.",
+        (Action::RequireApproval, _) => {
+            " The recommended rule lets a call through only after a person approves it."
+        }
         (Action::Deny, _) => " The recommended rule denies it.",
     });
     s
@@ -1094,14 +1236,20 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&s
 /// `{"key": RULE}` on one line, `": "` and `", "` separated.
 fn inline_entry(key: &str, rule: &Rule) -> String {
     let mut m = serde_json::Map::new();
-    m.insert(key.to_string(), serde_json::to_value(rule).unwrap_or(Value::Null));
+    m.insert(
+        key.to_string(),
+        serde_json::to_value(rule).unwrap_or(Value::Null),
+    );
     inline_json(&Value::Object(m))
 }
 
 /// `{"key": RULE}` pretty-printed (for big umbrella rules).
 fn pretty_entry(key: &str, rule: &Rule) -> String {
     let mut m = serde_json::Map::new();
-    m.insert(key.to_string(), serde_json::to_value(rule).unwrap_or(Value::Null));
+    m.insert(
+        key.to_string(),
+        serde_json::to_value(rule).unwrap_or(Value::Null),
+    );
     serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default()
 }
 
@@ -1166,18 +1314,29 @@ fn params(schema: &Value) -> Vec<Param<'_>> {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
     props
         .iter()
         .map(|(name, p)| {
-            let mut description = p.get("description").and_then(Value::as_str).unwrap_or("").to_string();
+            let mut description = p
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if let Some(d) = p.get("default") {
                 if !description.is_empty() {
                     description.push(' ');
                 }
                 description.push_str(&format!("(default: {})", inline_json(d)));
             }
-            Param { name, ty: type_of(p), required: required.contains(name.as_str()), description }
+            Param {
+                name,
+                ty: type_of(p),
+                required: required.contains(name.as_str()),
+                description,
+            }
         })
         .collect()
 }
@@ -1185,9 +1344,16 @@ fn params(schema: &Value) -> Vec<Param<'_>> {
 fn type_of(p: &Value) -> String {
     let mut ty = match p.get("type") {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" | "),
         _ => {
-            let alts = p.get("anyOf").or_else(|| p.get("oneOf")).and_then(Value::as_array);
+            let alts = p
+                .get("anyOf")
+                .or_else(|| p.get("oneOf"))
+                .and_then(Value::as_array);
             match (alts, p.get("$ref").and_then(Value::as_str), p.get("enum")) {
                 (Some(a), _, _) => a.iter().map(type_of).collect::<Vec<_>>().join(" | "),
                 (None, Some(r), _) => r.rsplit('/').next().unwrap_or(r).to_string(),
@@ -1213,7 +1379,14 @@ fn annotations(r: &ToolRecord) -> Vec<(&str, String)> {
     match r.annotations.as_ref().and_then(Value::as_object) {
         Some(m) => m
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str().map(str::to_string).unwrap_or_else(|| inline_json(v))))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| inline_json(v)),
+                )
+            })
             .collect(),
         None => Vec::new(),
     }
@@ -1226,13 +1399,21 @@ mod tests {
 
     #[test]
     fn inline_json_reads_like_hand_written() {
-        assert_eq!(inline_json(&json!({"iscsi_sessions": {}})), r#"{"iscsi_sessions": {}}"#);
-        assert_eq!(inline_json(&json!({"a": [1, "x"], "b": {"c": null}})), r#"{"a": [1, "x"], "b": {"c": null}}"#);
+        assert_eq!(
+            inline_json(&json!({"iscsi_sessions": {}})),
+            r#"{"iscsi_sessions": {}}"#
+        );
+        assert_eq!(
+            inline_json(&json!({"a": [1, "x"], "b": {"c": null}})),
+            r#"{"a": [1, "x"], "b": {"c": null}}"#
+        );
     }
 
     #[test]
     fn script_safe_json_escapes_markup() {
-        let s = script_safe_json(&serde_json::to_string(&json!({"d": "</script><b>&\u{2028}"})).unwrap());
+        let s = script_safe_json(
+            &serde_json::to_string(&json!({"d": "</script><b>&\u{2028}"})).unwrap(),
+        );
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["d"], "</script><b>&\u{2028}");
@@ -1240,9 +1421,15 @@ mod tests {
 
     #[test]
     fn times_read_like_times() {
-        assert_eq!(when("2026-11-24T06:21:43.377440914Z"), "2026-11-24 06:21 UTC");
+        assert_eq!(
+            when("2026-11-24T06:21:43.377440914Z"),
+            "2026-11-24 06:21 UTC"
+        );
         assert_eq!(when("2026-11-24T06:21:43+00:00"), "2026-11-24 06:21 UTC");
-        assert_eq!(when("2026-11-24T06:21:43+02:00"), "2026-11-24T06:21:43+02:00");
+        assert_eq!(
+            when("2026-11-24T06:21:43+02:00"),
+            "2026-11-24T06:21:43+02:00"
+        );
         assert_eq!(when("yesterday"), "yesterday");
         assert_eq!(when(""), "");
     }
