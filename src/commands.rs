@@ -552,7 +552,8 @@ fn build_site(cli: &Cli, store: &Store, changes: &Changes, out: &Path, base_url:
         versions: &versions,
         changes,
         profile: &profile,
-        generated_at: store::now(),
+        // The last run's time, not now: an unchanged catalogue rewrites nothing.
+        generated_at: store.runs()?.last().and_then(|r| r.finished.clone()).unwrap_or_default(),
         base_url,
     };
     Ok(site::build(out, &input)?)
