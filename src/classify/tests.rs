@@ -1841,3 +1841,17 @@ fn throughput() {
         n as f64 / start.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn rules_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Rules>();
+    let r = rules();
+    let t = tool("delete_pool", "Delete a pool.", json!({}));
+    let want = r.classify(&t);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| assert_eq!(r.classify(&t), want));
+        }
+    });
+}

@@ -252,3 +252,39 @@ async fn run(program: &Path, args: &[String], server: &str) -> Result<(), Source
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServerSpec;
+
+    #[tokio::test]
+    async fn stdio_env_is_scrubbed_to_declared_vars_with_a_fresh_home() {
+        std::env::set_var("MCPCAT_UNRELATED_SECRET", "leak-me");
+        std::env::set_var("MCPCAT_DECLARED", "given");
+        let mut env = BTreeMap::new();
+        env.insert("TOKEN".to_string(), "${MCPCAT_DECLARED}".to_string());
+        let spec = ServerSpec {
+            name: "s".into(),
+            transport: Transport::Stdio { command: "x".into(), args: vec![], env, cwd: None },
+            timeout: None,
+            product: None,
+            expand: None,
+        };
+        let p = launch(&spec, &LaunchOptions::default()).await.unwrap();
+        let Launch::Stdio { env, cwd, .. } = &p.launch else { panic!() };
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("TOKEN").as_deref(), Some("given"));
+        assert!(get("MCPCAT_UNRELATED_SECRET").is_none());
+        let home = get("HOME").unwrap();
+        assert_ne!(Some(home.clone()), std::env::var("HOME").ok());
+        assert!(std::path::Path::new(&home).is_dir());
+        assert_eq!(cwd.as_deref(), Some(std::path::Path::new(&home)));
+        for (k, _) in env {
+            assert!(PASS_THROUGH.contains(&k.as_str()) || ["HOME", "TMPDIR", "UV_CACHE_DIR", "TOKEN"].contains(&k.as_str()), "{k} leaked");
+        }
+        let home_path = std::path::PathBuf::from(&home);
+        drop(p);
+        assert!(!home_path.exists(), "the temporary HOME is removed afterwards");
+    }
+}
