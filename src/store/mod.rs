@@ -84,6 +84,17 @@ impl StoredTool {
     }
 }
 
+/// What re-classification needs of a stored tool.
+#[derive(Debug, Clone)]
+pub struct ClassifyInput {
+    pub id: i64,
+    /// The current definition, without its raw JSON.
+    pub record: ToolRecord,
+    pub hash: String,
+    pub versions: i64,
+    pub definition_changed: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerRow {
     pub name: String,
@@ -279,7 +290,7 @@ impl Store {
     pub fn tools(&self, include_removed: bool) -> Result<Vec<StoredTool>> {
         let sql = format!(
             "SELECT t.id, t.status, t.first_seen, t.last_seen, t.current_hash, t.acked_hash, v.record_json,
-                    (SELECT count(*) FROM tool_versions x WHERE x.tool_id = t.id), d.verdict_json
+                    (SELECT count(*) FROM tool_versions x WHERE x.tool_id = t.id), d.verdict_json, d.rules_hash
              FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.hash = t.current_hash
              LEFT JOIN verdicts d ON d.tool_id = t.id AND d.hash = t.current_hash
              {} ORDER BY t.server, t.name",
@@ -298,16 +309,20 @@ impl Store {
                     r.get::<_, String>(6)?,
                     r.get::<_, i64>(7)?,
                     r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
                 ))
             })
             .map_err(|e| self.sq(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, status, first_seen, last_seen, hash, acked_hash, record_json, versions, verdict_json) =
+            let (id, status, first_seen, last_seen, hash, acked_hash, record_json, versions, verdict_json, rules_hash) =
                 row.map_err(|e| self.sq(e))?;
             let record: ToolRecord = serde_json::from_str(&record_json)
                 .map_err(|e| StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display())))?;
-            let verdict = verdict_json.and_then(|j| serde_json::from_str(&j).ok());
+            let verdict = verdict_json.and_then(|j| serde_json::from_str::<Verdict>(&j).ok()).map(|mut v| {
+                v.rules_hash = rules_hash.unwrap_or_default();
+                v
+            });
             out.push(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict });
         }
         Ok(out)
@@ -342,10 +357,21 @@ impl Store {
         Ok(j.and_then(|j| serde_json::from_str(&j).ok()))
     }
 
-    /// Replace the verdicts of current definitions, in one transaction.
+    /// Store the verdicts of current definitions, in one transaction.
+    /// The rules hash lives in its own column, so after a rules edit only the
+    /// verdicts that really changed are rewritten.
     pub fn save_verdicts(&mut self, verdicts: &[(i64, String, Verdict)]) -> Result<()> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
+        let mut old: HashMap<i64, (String, String)> = HashMap::with_capacity(verdicts.len());
+        {
+            let mut stmt = self.conn.prepare("SELECT tool_id, hash, verdict_json FROM verdicts").map_err(sq)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))).map_err(sq)?;
+            for row in rows {
+                let (id, v) = row.map_err(sq)?;
+                old.insert(id, v);
+            }
+        }
         let tx = self.conn.transaction().map_err(sq)?;
         {
             let mut stmt = tx
@@ -354,14 +380,83 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(sq)?;
+            let mut rules_hashes = std::collections::HashSet::new();
             for (id, hash, v) in verdicts {
-                let json = serde_json::to_string(v).unwrap_or_default();
+                rules_hashes.insert(v.rules_hash.as_str());
+                let mut lean = v.clone();
+                lean.rules_hash = String::new();
+                let json = serde_json::to_string(&lean).unwrap_or_default();
+                if old.get(id).is_some_and(|(h, j)| h == hash && *j == json) {
+                    continue;
+                }
                 stmt.execute(params![id, hash, v.rules_hash, v.kind.as_str(), v.category.as_str(), v.risk.as_str(), json])
                     .map_err(sq)?;
+            }
+            if let (1, Some(h)) = (rules_hashes.len(), rules_hashes.iter().next()) {
+                tx.execute("UPDATE verdicts SET rules_hash = ?1 WHERE rules_hash != ?1", [h]).map_err(sq)?;
             }
         }
         tx.commit().map_err(sq)?;
         Ok(())
+    }
+
+    /// Current definitions for re-classification: like `tools(false)` but
+    /// without the raw JSON (the classifier never reads it) or old verdicts.
+    pub fn classify_inputs(&self) -> Result<Vec<ClassifyInput>> {
+        #[derive(serde::Deserialize)]
+        struct Lean {
+            server: String,
+            name: String,
+            parent: Option<String>,
+            selector: Option<Value>,
+            category: Option<String>,
+            title: Option<String>,
+            description: Option<String>,
+            input_schema: Value,
+            annotations: Option<Value>,
+            flags: Vec<String>,
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT t.id, t.current_hash, t.acked_hash, v.record_json,
+                        (SELECT count(*) FROM tool_versions x WHERE x.tool_id = t.id)
+                 FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.hash = t.current_hash
+                 WHERE t.status = 'active'",
+            )
+            .map_err(|e| self.sq(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?))
+            })
+            .map_err(|e| self.sq(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, hash, acked, json, versions) = row.map_err(|e| self.sq(e))?;
+            let l: Lean = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display())))?;
+            let definition_changed = versions > 1 && acked.as_deref() != Some(hash.as_str());
+            out.push(ClassifyInput {
+                id,
+                record: ToolRecord {
+                    server: l.server,
+                    name: l.name,
+                    parent: l.parent,
+                    selector: l.selector,
+                    category: l.category,
+                    title: l.title,
+                    description: l.description,
+                    input_schema: l.input_schema,
+                    annotations: l.annotations,
+                    raw: Value::Null,
+                    flags: l.flags,
+                },
+                hash,
+                versions,
+                definition_changed,
+            });
+        }
+        Ok(out)
     }
 
     pub fn servers(&self) -> Result<Vec<ServerRow>> {
