@@ -120,7 +120,8 @@ pub fn rule_for(verdict: &Verdict, profile: &Profile) -> Rule {
     rule
 }
 
-fn discovery_rule(profile: &Profile) -> Rule {
+/// The rule for an umbrella tool's discovery calls (they select no action).
+pub fn discovery_rule(profile: &Profile) -> Rule {
     let d = profile.discovery;
     Rule {
         action: (d.action != Action::Allow).then_some(d.action),

@@ -20,7 +20,7 @@ pub use format::{
     PolicyError, PolicyFile, RateLimit, Rule, Source, Version, FORMAT_VERSION,
 };
 pub use generate::{
-    action_label, choose_match_keys, discovery_label, generate, reason, rule_for, Entry, Generated,
+    action_label, choose_match_keys, discovery_label, discovery_rule, generate, reason, rule_for, Entry, Generated,
 };
 pub use profile::{Adjust, BaseRule, Profile, RiskRules, BUILTIN_PROFILE};
 

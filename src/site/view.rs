@@ -512,20 +512,7 @@ impl<'a> Model<'a> {
         if actions.is_empty() && !with_discovery {
             return None;
         }
-        let discovery = with_discovery.then(|| {
-            let d = self.input.profile.discovery;
-            Box::new(Rule {
-                action: (d.action != Action::Allow).then_some(d.action),
-                rate_limit: if d.action == Action::Allow {
-                    d.rate_limit
-                } else {
-                    None
-                },
-                reason: (d.action != Action::Allow)
-                    .then(|| "discovery call (selects no action)".to_string()),
-                ..Rule::default()
-            })
-        });
+        let discovery = with_discovery.then(|| Box::new(crate::policy::discovery_rule(self.input.profile)));
         Some(Rule {
             match_keys: Some(MatchKeys::from_keys(u.keys.clone())),
             actions: Some(actions),
