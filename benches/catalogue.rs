@@ -68,25 +68,29 @@ fn cli_runs(db: &Path, site_out: &Path) {
     let mut text = std::fs::read_to_string(&verbs).unwrap();
     text.push_str("\n# edited by the benchmark\n");
     std::fs::write(&verbs, text).unwrap();
+    // The binary reports its own peak memory with -v (`done in …, peak memory N MiB`).
     let run = |args: &[&str]| -> (f64, f64) {
         let t = Instant::now();
-        let mut child = std::process::Command::new(bin)
+        let out = std::process::Command::new(bin)
+            .arg("-v")
             .arg("--db")
             .arg(db)
             .arg("--rules")
             .arg(&rules)
             .args(args)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
+            .stderr(std::process::Stdio::piped())
+            .output()
             .unwrap();
-        let pid = child.id() as libc::pid_t;
-        let mut status = 0;
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        let _ = child.try_wait();
-        assert_eq!(status, 0, "mcp-catalogue {args:?} failed");
-        (t.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
+        assert!(out.status.success(), "mcp-catalogue {args:?} failed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mib = err
+            .lines()
+            .filter_map(|l| l.split("peak memory ").nth(1))
+            .filter_map(|r| r.split_whitespace().next()?.parse::<f64>().ok())
+            .next_back()
+            .unwrap_or(f64::NAN);
+        (t.elapsed().as_secs_f64(), mib)
     };
     let (secs, mib) = run(&["classify"]);
     line("CLI: classify after a rules edit", format!("{secs:.2} s, {mib:.0} MiB"), "< 1 s, < 500 MiB");
@@ -148,7 +152,23 @@ fn main() {
         line("classification, one core", format!("{:.0} tools/s", n as f64 / secs), ">= 500,000 tools/s");
     }
 
-    let dir = tempfile::tempdir().unwrap();
+    // MCPCAT_BENCH_DIR keeps the database and sites for a look afterwards.
+    let tmp = tempfile::tempdir().unwrap();
+    let base: PathBuf = match std::env::var_os("MCPCAT_BENCH_DIR") {
+        Some(d) => {
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            PathBuf::from(d)
+        }
+        None => tmp.path().to_path_buf(),
+    };
+    struct Dir(PathBuf);
+    impl Dir {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    let dir = Dir(base);
     let db = dir.path().join("bench.db");
     if want("store") || want("reclassify") || want("site") {
         let mut store = Store::open(&db).unwrap();

@@ -20,7 +20,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(commands::run(cli)) {
+    let verbose = cli.verbose;
+    let started = std::time::Instant::now();
+    let result = rt.block_on(commands::run(cli));
+    if verbose > 0 {
+        eprintln!("done in {:.2}s, peak memory {:.0} MiB", started.elapsed().as_secs_f64(), peak_rss_mib());
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = if e.downcast_ref::<commands::BadInput>().is_some() { 2 } else { 1 };
@@ -47,4 +53,12 @@ fn init_logging(verbose: u8) {
         .with_ansi(ansi)
         .with_target(false)
         .try_init();
+}
+
+/// Peak resident memory of this process (for `-v` and the benchmarks).
+fn peak_rss_mib() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes into the struct we pass.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
 }
