@@ -711,7 +711,12 @@ fn merge(cli: &Cli, dbs: &[PathBuf]) -> Result<u8> {
                 protocol_version: row.protocol_version.clone(),
                 server_info: row.server_info.clone(),
                 transport: None,
-                tools: tools.iter().filter(|t| t.record.server == row.name).map(|t| t.record.clone()).collect(),
+                // With their raw JSON, so definition hashes stay the same.
+                tools: tools
+                    .iter()
+                    .filter(|t| t.record.server == row.name)
+                    .map(|t| shard.version_record(t.id, &t.hash).map(|r| r.unwrap_or_else(|| t.record.clone())))
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
             });
         }
     }

@@ -78,6 +78,9 @@ pub struct ToolRecord {
     pub description: Option<String>,
     pub input_schema: Value,
     pub annotations: Option<Value>,
+    /// Not loaded by `Store::tools` (the classifier, policy and site never
+    /// need it); `Store::versions` and `version_record` load it.
+    #[serde(default)]
     pub raw: Value,
     /// Problems found while reading the tool leniently (e.g. `no-input-schema`).
     pub flags: Vec<String>,

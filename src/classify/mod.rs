@@ -677,3 +677,5 @@ fn normalise_param(name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdict_dump;

@@ -155,12 +155,12 @@ CREATE TABLE tools (
     id INTEGER PRIMARY KEY, server TEXT NOT NULL, name TEXT NOT NULL, parent TEXT,
     status TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
     first_run INTEGER NOT NULL, last_run INTEGER NOT NULL, removed_run INTEGER,
-    current_hash TEXT NOT NULL, acked_hash TEXT,
+    current_hash TEXT NOT NULL, acked_hash TEXT, versions INTEGER NOT NULL DEFAULT 1,
     UNIQUE (server, name));
 CREATE TABLE tool_versions (
     tool_id INTEGER NOT NULL REFERENCES tools(id), hash TEXT NOT NULL,
     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, first_run INTEGER NOT NULL,
-    record_json TEXT NOT NULL,
+    record_json TEXT NOT NULL, raw_json TEXT NOT NULL,
     PRIMARY KEY (tool_id, hash));
 CREATE TABLE events (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, tool_id INTEGER NOT NULL,
@@ -169,7 +169,7 @@ CREATE INDEX events_run ON events(run_id);
 CREATE TABLE verdicts (
     tool_id INTEGER PRIMARY KEY REFERENCES tools(id), hash TEXT NOT NULL,
     rules_hash TEXT NOT NULL, kind TEXT NOT NULL, category TEXT NOT NULL,
-    risk TEXT NOT NULL, verdict_json TEXT NOT NULL);
+    risk TEXT NOT NULL, verdict_json TEXT NOT NULL, sig INTEGER NOT NULL);
 "#];
 
 impl Store {
@@ -290,7 +290,7 @@ impl Store {
     pub fn tools(&self, include_removed: bool) -> Result<Vec<StoredTool>> {
         let sql = format!(
             "SELECT t.id, t.status, t.first_seen, t.last_seen, t.current_hash, t.acked_hash, v.record_json,
-                    (SELECT count(*) FROM tool_versions x WHERE x.tool_id = t.id), d.verdict_json, d.rules_hash
+                    t.versions, d.verdict_json, d.rules_hash
              FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.hash = t.current_hash
              LEFT JOIN verdicts d ON d.tool_id = t.id AND d.hash = t.current_hash
              {} ORDER BY t.server, t.name",
@@ -332,15 +332,15 @@ impl Store {
     pub fn versions(&self, tool_id: i64) -> Result<Vec<(String, String, ToolRecord)>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT hash, first_seen, record_json FROM tool_versions WHERE tool_id = ?1 ORDER BY first_run, first_seen")
+            .prepare_cached("SELECT hash, first_seen, record_json, raw_json FROM tool_versions WHERE tool_id = ?1 ORDER BY first_run, first_seen")
             .map_err(|e| self.sq(e))?;
         let rows = stmt
-            .query_map([tool_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([tool_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
             .map_err(|e| self.sq(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (h, t, j) = row.map_err(|e| self.sq(e))?;
-            if let Ok(rec) = serde_json::from_str(&j) {
+            let (h, t, j, raw) = row.map_err(|e| self.sq(e))?;
+            if let Some(rec) = with_raw(&j, &raw) {
                 out.push((h, t, rec));
             }
         }
@@ -349,12 +349,16 @@ impl Store {
 
     /// The definition with this hash (any tool), if stored.
     pub fn version_record(&self, tool_id: i64, hash: &str) -> Result<Option<ToolRecord>> {
-        let j: Option<String> = self
+        let j: Option<(String, String)> = self
             .conn
-            .query_row("SELECT record_json FROM tool_versions WHERE tool_id = ?1 AND hash = ?2", params![tool_id, hash], |r| r.get(0))
+            .query_row(
+                "SELECT record_json, raw_json FROM tool_versions WHERE tool_id = ?1 AND hash = ?2",
+                params![tool_id, hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.sq(e))?;
-        Ok(j.and_then(|j| serde_json::from_str(&j).ok()))
+        Ok(j.and_then(|(j, raw)| with_raw(&j, &raw)))
     }
 
     /// Store the verdicts of current definitions, in one transaction.
@@ -363,9 +367,9 @@ impl Store {
     pub fn save_verdicts(&mut self, verdicts: &[(i64, String, Verdict)]) -> Result<()> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
-        let mut old: HashMap<i64, (String, String)> = HashMap::with_capacity(verdicts.len());
+        let mut old: HashMap<i64, (String, i64)> = HashMap::with_capacity(verdicts.len());
         {
-            let mut stmt = self.conn.prepare("SELECT tool_id, hash, verdict_json FROM verdicts").map_err(sq)?;
+            let mut stmt = self.conn.prepare("SELECT tool_id, hash, sig FROM verdicts").map_err(sq)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))).map_err(sq)?;
             for row in rows {
                 let (id, v) = row.map_err(sq)?;
@@ -376,20 +380,22 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO verdicts(tool_id, hash, rules_hash, kind, category, risk, verdict_json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR REPLACE INTO verdicts(tool_id, hash, rules_hash, kind, category, risk, verdict_json, sig)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(sq)?;
             let mut rules_hashes = std::collections::HashSet::new();
+            let mut json = Vec::with_capacity(1024);
             for (id, hash, v) in verdicts {
                 rules_hashes.insert(v.rules_hash.as_str());
-                let mut lean = v.clone();
-                lean.rules_hash = String::new();
-                let json = serde_json::to_string(&lean).unwrap_or_default();
-                if old.get(id).is_some_and(|(h, j)| h == hash && *j == json) {
+                json.clear();
+                serde_json::to_writer(&mut json, &LeanVerdict(v)).map_err(|e| StoreError::Other(e.to_string()))?;
+                let sig = fnv1a(&json);
+                if old.get(id).is_some_and(|(h, s)| h == hash && *s == sig) {
                     continue;
                 }
-                stmt.execute(params![id, hash, v.rules_hash, v.kind.as_str(), v.category.as_str(), v.risk.as_str(), json])
+                let text = std::str::from_utf8(&json).unwrap_or_default();
+                stmt.execute(params![id, hash, v.rules_hash, v.kind.as_str(), v.category.as_str(), v.risk.as_str(), text, sig])
                     .map_err(sq)?;
             }
             if let (1, Some(h)) = (rules_hashes.len(), rules_hashes.iter().next()) {
@@ -403,24 +409,10 @@ impl Store {
     /// Current definitions for re-classification: like `tools(false)` but
     /// without the raw JSON (the classifier never reads it) or old verdicts.
     pub fn classify_inputs(&self) -> Result<Vec<ClassifyInput>> {
-        #[derive(serde::Deserialize)]
-        struct Lean {
-            server: String,
-            name: String,
-            parent: Option<String>,
-            selector: Option<Value>,
-            category: Option<String>,
-            title: Option<String>,
-            description: Option<String>,
-            input_schema: Value,
-            annotations: Option<Value>,
-            flags: Vec<String>,
-        }
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT t.id, t.current_hash, t.acked_hash, v.record_json,
-                        (SELECT count(*) FROM tool_versions x WHERE x.tool_id = t.id)
+                "SELECT t.id, t.current_hash, t.acked_hash, v.record_json, t.versions
                  FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.hash = t.current_hash
                  WHERE t.status = 'active'",
             )
@@ -433,28 +425,10 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (id, hash, acked, json, versions) = row.map_err(|e| self.sq(e))?;
-            let l: Lean = serde_json::from_str(&json)
+            let record: ToolRecord = serde_json::from_str(&json)
                 .map_err(|e| StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display())))?;
             let definition_changed = versions > 1 && acked.as_deref() != Some(hash.as_str());
-            out.push(ClassifyInput {
-                id,
-                record: ToolRecord {
-                    server: l.server,
-                    name: l.name,
-                    parent: l.parent,
-                    selector: l.selector,
-                    category: l.category,
-                    title: l.title,
-                    description: l.description,
-                    input_schema: l.input_schema,
-                    annotations: l.annotations,
-                    raw: Value::Null,
-                    flags: l.flags,
-                },
-                hash,
-                versions,
-                definition_changed,
-            });
+            out.push(ClassifyInput { id, record, hash, versions, definition_changed });
         }
         Ok(out)
     }
@@ -585,6 +559,73 @@ impl Store {
     }
 }
 
+/// A verdict serialised without its rules hash (kept in its own column), so
+/// a rules edit that changes no verdict rewrites no row.
+struct LeanVerdict<'a>(&'a Verdict);
+
+impl Serialize for LeanVerdict<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let v = self.0;
+        let mut st = s.serialize_struct("Verdict", 6)?;
+        st.serialize_field("kind", &v.kind)?;
+        st.serialize_field("category", &v.category)?;
+        st.serialize_field("risk", &v.risk)?;
+        st.serialize_field("signals", &v.signals)?;
+        st.serialize_field("reasons", &v.reasons)?;
+        st.serialize_field("confidence", &v.confidence)?;
+        st.serialize_field("rules_hash", "")?;
+        st.end()
+    }
+}
+
+/// FNV-1a, 64-bit: a stable signature of a verdict's JSON.
+fn fnv1a(bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// A stored record with its raw JSON put back.
+fn with_raw(record_json: &str, raw_json: &str) -> Option<ToolRecord> {
+    let mut rec: ToolRecord = serde_json::from_str(record_json).ok()?;
+    rec.raw = serde_json::from_str(raw_json).ok()?;
+    Some(rec)
+}
+
+/// The record as stored: everything but the raw JSON, which has its own column.
+fn lean_record_json(tool: &ToolRecord) -> String {
+    #[derive(Serialize)]
+    struct Lean<'a> {
+        server: &'a str,
+        name: &'a str,
+        parent: &'a Option<String>,
+        selector: &'a Option<Value>,
+        category: &'a Option<String>,
+        title: &'a Option<String>,
+        description: &'a Option<String>,
+        input_schema: &'a Value,
+        annotations: &'a Option<Value>,
+        flags: &'a [String],
+    }
+    serde_json::to_string(&Lean {
+        server: &tool.server,
+        name: &tool.name,
+        parent: &tool.parent,
+        selector: &tool.selector,
+        category: &tool.category,
+        title: &tool.title,
+        description: &tool.description,
+        input_schema: &tool.input_schema,
+        annotations: &tool.annotations,
+        flags: &tool.flags,
+    })
+    .unwrap_or_default()
+}
+
 fn write_server(tx: &Connection, run: i64, now: &str, r: &ServerResult, summary: &mut RunSummary) -> rusqlite::Result<()> {
     let spec_json = crate::source::redacted(&r.spec).to_string();
     tx.execute(
@@ -629,9 +670,10 @@ fn write_server(tx: &Connection, run: i64, now: &str, r: &ServerResult, summary:
          VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?5, ?6, ?6)",
     )?;
     let mut ins_version = tx.prepare_cached(
-        "INSERT INTO tool_versions(tool_id, hash, first_seen, last_seen, first_run, record_json) VALUES (?1, ?2, ?3, ?3, ?4, ?5)
-         ON CONFLICT(tool_id, hash) DO UPDATE SET last_seen = excluded.last_seen",
+        "INSERT OR IGNORE INTO tool_versions(tool_id, hash, first_seen, last_seen, first_run, record_json, raw_json)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
     )?;
+    let mut count_version = tx.prepare_cached("UPDATE tools SET versions = versions + 1 WHERE id = ?1")?;
     let mut touch = tx.prepare_cached(
         "UPDATE tools SET last_seen = ?2, last_run = ?3, status = 'active', removed_run = NULL, current_hash = ?4, parent = ?5 WHERE id = ?1",
     )?;
@@ -647,7 +689,7 @@ fn write_server(tx: &Connection, run: i64, now: &str, r: &ServerResult, summary:
             None => {
                 ins_tool.execute(params![r.spec.name, tool.name, tool.parent, now, run, hash])?;
                 let id = tx.last_insert_rowid();
-                ins_version.execute(params![id, hash, now, run, serde_json::to_string(tool).unwrap_or_default()])?;
+                ins_version.execute(params![id, hash, now, run, lean_record_json(tool), tool.raw.to_string()])?;
                 event.execute(params![run, id, "added", Option::<String>::None, hash])?;
                 summary.added += 1;
             }
@@ -662,7 +704,11 @@ fn write_server(tx: &Connection, run: i64, now: &str, r: &ServerResult, summary:
                         summary.unchanged += 1;
                     }
                 } else {
-                    ins_version.execute(params![id, hash, now, run, serde_json::to_string(tool).unwrap_or_default()])?;
+                    if ins_version.execute(params![id, hash, now, run, lean_record_json(tool), tool.raw.to_string()])? == 1 {
+                        count_version.execute([id])?;
+                    } else {
+                        touch_version.execute(params![id, hash, now])?;
+                    }
                     touch.execute(params![id, now, run, hash, tool.parent])?;
                     let ev = if status == "removed" { "added" } else { "changed" };
                     event.execute(params![run, id, ev, old_hash, hash])?;

@@ -1,0 +1,154 @@
+//! TEMPORARY (perf work): dump verdicts over a large corpus to compare
+//! before/after. Run with VERDICT_DUMP=/path cargo test --lib verdict_dump.
+
+use super::*;
+use crate::model::ToolRecord;
+use crate::synth::{self, Rng};
+use serde_json::{json, Value};
+use std::io::Write;
+
+fn pool() -> Vec<String> {
+    let mut out = Vec::new();
+    let src = include_str!("tests.rs");
+    let re = Regex::new(r#""((?:[^"\\]|\\.){1,300})""#).unwrap();
+    for c in re.captures_iter(src) {
+        let s = c[1].replace("\\n", "\n").replace("\\\"", "\"").replace("\\u{200b}", "\u{200b}");
+        out.push(s);
+    }
+    for f in RULE_FILES {
+        let t = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").join(f)).unwrap();
+        let re = Regex::new(r#""([a-z_ ]{1,40})""#).unwrap();
+        for c in re.captures_iter(&t) {
+            out.push(c[1].to_string());
+        }
+    }
+    out
+}
+
+fn record(t: &Value) -> ToolRecord {
+    let s = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_string);
+    ToolRecord {
+        server: s("server").unwrap(),
+        name: s("name").unwrap(),
+        parent: s("parent"),
+        selector: t.get("selector").filter(|v| !v.is_null()).cloned(),
+        category: s("category"),
+        title: s("title"),
+        description: s("description"),
+        input_schema: t.get("input_schema").cloned().unwrap_or(json!({"type": "object"})),
+        annotations: t.get("annotations").filter(|v| !v.is_null()).cloned(),
+        raw: Value::Null,
+        flags: t
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn mangle(rng: &mut Rng, s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        match rng.below(40) {
+            0 => out.push('é'),
+            1 => out.push('\u{200b}'),
+            2 => out.extend(c.to_uppercase()),
+            3 if i > 0 => out.push('_'),
+            4 => out.push(' '),
+            _ => out.push(c),
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fuzz(rng: &mut Rng, pool: &[String], i: usize) -> ToolRecord {
+    let pick = |rng: &mut Rng| pool[rng.below(pool.len())].clone();
+    let words = |rng: &mut Rng, n: usize, pool: &[String]| -> Vec<String> {
+        (0..n).map(|_| pool[rng.below(pool.len())].clone()).collect()
+    };
+    let sep = ["_", "-", ".", " ", ""][rng.below(5)];
+    let k = 1 + rng.below(3);
+    let mut name = words(rng, k, pool).join(sep);
+    if rng.below(4) == 0 {
+        name = mangle(rng, &name);
+    }
+    if rng.below(3) == 0 {
+        name = name.replace(' ', "_");
+    }
+    let k = rng.below(4);
+    let j = if rng.below(2) == 0 { " " } else { ". " };
+    let mut desc = words(rng, k, pool).join(j);
+    if rng.below(6) == 0 {
+        desc = mangle(rng, &desc);
+    }
+    let mut props = serde_json::Map::new();
+    for _ in 0..rng.below(5) {
+        let mut pn = pick(rng);
+        if rng.below(2) == 0 {
+            pn = pn.replace(' ', "_");
+        }
+        if rng.below(5) == 0 {
+            pn = mangle(rng, &pn);
+        }
+        let ty = ["string", "boolean", "integer", "object", "array", "number"][rng.below(6)];
+        let mut p = json!({"type": ty});
+        if rng.below(2) == 0 {
+            p["description"] = json!(pick(rng));
+        }
+        if rng.below(6) == 0 {
+            p["type"] = json!([ty, "null"]);
+        }
+        if rng.below(8) == 0 {
+            p["enum"] = json!([pick(rng), pick(rng)]);
+        }
+        if rng.below(8) == 0 {
+            p["properties"] = json!({pick(rng): {"type": "string", "description": pick(rng)}});
+        }
+        props.insert(pn, p);
+    }
+    let mut raw = json!({"name": name, "description": desc, "inputSchema": {"type": "object", "properties": Value::Object(props)}});
+    if rng.below(3) == 0 {
+        raw["title"] = json!(pick(rng));
+    }
+    if rng.below(3) == 0 {
+        let h = |rng: &mut Rng| -> Value {
+            [json!(true), json!(false), json!("yes"), json!(0), Value::Null][rng.below(5)].clone()
+        };
+        raw["annotations"] = json!({"readOnlyHint": h(rng), "destructiveHint": h(rng), "openWorldHint": h(rng)});
+    }
+    if rng.below(50) == 0 {
+        raw["description"] = json!(1);
+    }
+    let mut t = ToolRecord::from_raw(&format!("srv-{}", i % 13), raw);
+    if rng.below(4) == 0 {
+        t.category = Some(pick(rng));
+    }
+    if rng.below(4) == 0 {
+        t.parent = Some(pick(rng));
+    }
+    t
+}
+
+#[test]
+fn verdict_dump() {
+    let Ok(path) = std::env::var("VERDICT_DUMP") else {
+        return;
+    };
+    let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut all: Vec<ToolRecord> = synth::catalogue(42, 30_000, 50);
+    if let Ok(t) = std::fs::read_to_string("/tmp/real_tools.json") {
+        let tools: Vec<Value> = serde_json::from_str(&t).unwrap();
+        all.extend(tools.iter().map(record));
+    }
+    let pool = pool();
+    let mut rng = Rng::new(99);
+    for i in 0..60_000 {
+        all.push(fuzz(&mut rng, &pool, i));
+    }
+    for t in &all {
+        let v = rules.classify(t);
+        writeln!(f, "{}\t{}", t.name, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+}
