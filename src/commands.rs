@@ -273,18 +273,24 @@ fn export_object(t: &StoredTool) -> Value {
 
 fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> {
     let store = open_store(&cli.db)?;
-    let tools = store.tools(include_removed)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // Streamed: one tool at a time, so memory does not grow with the catalogue.
+    let io = |e: std::io::Error| store::StoreError::Other(format!("writing the export: {e}"));
     match format {
         ExportFormat::Json => {
-            let arr: Vec<Value> = tools.iter().map(export_object).collect();
-            serde_json::to_writer_pretty(&mut out, &arr)?;
-            writeln!(out)?;
+            out.write_all(b"[").map_err(io)?;
+            let mut first = true;
+            store.for_each_tool(include_removed, |t| {
+                out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
+                first = false;
+                serde_json::to_writer_pretty(&mut out, &export_object(&t)).map_err(|e| io(e.into()))
+            })?;
+            out.write_all(b"\n]\n").map_err(io)?;
         }
         ExportFormat::Csv => {
             writeln!(out, "server,name,parent,category,kind,risk,risk_category,signals,status,hash,first_seen,last_seen,description")?;
-            for t in &tools {
+            store.for_each_tool(include_removed, |t| {
                 let v = t.verdict.as_ref();
                 let fields = [
                     t.record.server.clone(),
@@ -302,8 +308,8 @@ fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> 
                     t.record.description.clone().unwrap_or_default(),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                writeln!(out, "{}", line.join(","))?;
-            }
+                writeln!(out, "{}", line.join(",")).map_err(io)
+            })?;
         }
     }
     out.flush()?;

@@ -288,6 +288,16 @@ impl Store {
 
     /// All tools (active only unless `include_removed`), ordered by server, name.
     pub fn tools(&self, include_removed: bool) -> Result<Vec<StoredTool>> {
+        let mut out = Vec::new();
+        self.for_each_tool(include_removed, |t| {
+            out.push(t);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Like `tools`, one at a time, without holding the catalogue in memory.
+    pub fn for_each_tool(&self, include_removed: bool, mut f: impl FnMut(StoredTool) -> Result<()>) -> Result<()> {
         let sql = format!(
             "SELECT t.id, t.status, t.first_seen, t.last_seen, t.current_hash, t.acked_hash, v.record_json,
                     t.versions, d.verdict_json, d.rules_hash
@@ -313,7 +323,7 @@ impl Store {
                 ))
             })
             .map_err(|e| self.sq(e))?;
-        let mut out = Vec::new();
+        
         for row in rows {
             let (id, status, first_seen, last_seen, hash, acked_hash, record_json, versions, verdict_json, rules_hash) =
                 row.map_err(|e| self.sq(e))?;
@@ -323,9 +333,9 @@ impl Store {
                 v.rules_hash = rules_hash.unwrap_or_default();
                 v
             });
-            out.push(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict });
+            f(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict })?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Every stored version of one tool, oldest first: (hash, first_seen, record).
