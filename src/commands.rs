@@ -273,6 +273,10 @@ fn export_object(t: &StoredTool) -> Value {
 
 fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> {
     let store = open_store(&cli.db)?;
+    // `export | head` ends quietly, as Unix filters do. Safe here: export
+    // starts no child processes whose pipes could raise SIGPIPE.
+    // SAFETY: restoring the default disposition of one signal.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Streamed: one tool at a time, so memory does not grow with the catalogue.

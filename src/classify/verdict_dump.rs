@@ -152,3 +152,34 @@ fn verdict_dump() {
         writeln!(f, "{}\t{}", t.name, serde_json::to_string(&v).unwrap()).unwrap();
     }
 }
+
+#[test]
+fn perf_probe() {
+    if std::env::var("PERF_PROBE").is_err() {
+        return;
+    }
+    let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
+    let n: usize = std::env::var("PERF_PROBE").unwrap().parse().unwrap_or(100_000);
+    let tools = synth::catalogue(42, n, 50);
+    for t in tools.iter().take(20_000) {
+        std::hint::black_box(rules.classify(t));
+    }
+    let t0 = std::time::Instant::now();
+    for t in &tools {
+        std::hint::black_box(rules.classify(t));
+    }
+    let s = t0.elapsed().as_secs_f64();
+    eprintln!("classify: {:.0} tools/s", n as f64 / s);
+    let time = |name: &str, f: &dyn Fn(&ToolRecord) -> usize| {
+        let t0 = std::time::Instant::now();
+        let mut k = 0;
+        for t in &tools {
+            k += f(t);
+        }
+        eprintln!("{name}: {:.0} ns/tool ({k})", t0.elapsed().as_secs_f64() * 1e9 / n as f64);
+    };
+    time("phrases.matches", &|t| rules.phrases.set.matches(t.description.as_deref().unwrap_or("")).len());
+    time("susp.is_match", &|t| rules.suspicious.folded.is_match(t.description.as_deref().unwrap_or("")) as usize);
+    time("objects.matches", &|t| rules.objects.set.matches(&tokenize(&t.name).join(" ")).len());
+    time("tokenize", &|t| tokenize(&t.name).len());
+}
