@@ -119,8 +119,9 @@ fn stdio(
     Ok(Prepared { launch: Launch::Stdio { program, args, env, cwd: Some(cwd) }, _home: Some(home) })
 }
 
-/// Wrap a command in bubblewrap: read-only root, writable temp HOME, no
-/// network, dies with us.
+/// Wrap a command in bubblewrap: the whole filesystem read-only (so paths
+/// the entry names, even under /tmp, still resolve), only the temporary
+/// HOME (also TMPDIR) writable, no network, dies with us.
 fn bwrap(program: String, args: Vec<String>, home: &Path, cwd: &Path) -> Result<(String, Vec<String>), SourceError> {
     let bw = which("bwrap").ok_or_else(|| SourceError::Launch {
         server: String::new(),
@@ -128,7 +129,7 @@ fn bwrap(program: String, args: Vec<String>, home: &Path, cwd: &Path) -> Result<
     })?;
     let h = home.to_string_lossy().into_owned();
     let mut a: Vec<String> = [
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
         "--bind", &h, &h, "--unshare-net", "--unshare-ipc", "--unshare-pid", "--die-with-parent",
         "--chdir",
     ]
