@@ -88,11 +88,47 @@ impl StoredTool {
 #[derive(Debug, Clone)]
 pub struct ClassifyInput {
     pub id: i64,
-    /// The current definition, without its raw JSON.
-    pub record: ToolRecord,
+    /// The current definition as stored (a `ToolRecord` without raw JSON).
+    pub record_json: String,
     pub hash: String,
     pub versions: i64,
     pub definition_changed: bool,
+}
+
+impl ClassifyInput {
+    pub fn record(&self) -> Result<ToolRecord> {
+        serde_json::from_str(&self.record_json).map_err(|e| StoreError::Other(format!("tool {}: stored record unreadable: {e}", self.id)))
+    }
+}
+
+/// A verdict ready to store: serialised (without its rules hash) and signed,
+/// so the work can happen on the classifying threads.
+#[derive(Debug, Clone)]
+pub struct VerdictRow {
+    pub id: i64,
+    pub hash: String,
+    pub rules_hash: String,
+    pub kind: &'static str,
+    pub category: &'static str,
+    pub risk: &'static str,
+    pub json: String,
+    pub sig: i64,
+}
+
+impl VerdictRow {
+    pub fn new(id: i64, hash: String, v: &Verdict) -> VerdictRow {
+        let json = serde_json::to_string(&LeanVerdict(v)).unwrap_or_default();
+        VerdictRow {
+            id,
+            hash,
+            rules_hash: v.rules_hash.clone(),
+            kind: v.kind.as_str(),
+            category: v.category.as_str(),
+            risk: v.risk.as_str(),
+            sig: fnv1a(json.as_bytes()),
+            json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -371,17 +407,17 @@ impl Store {
         Ok(j.and_then(|(j, raw)| with_raw(&j, &raw)))
     }
 
-    /// Store the verdicts of current definitions, in one transaction.
-    /// The rules hash lives in its own column, so after a rules edit only the
-    /// verdicts that really changed are rewritten.
-    pub fn save_verdicts(&mut self, verdicts: &[(i64, String, Verdict)]) -> Result<()> {
+    /// Store verdicts of current definitions, in one transaction. The rules
+    /// hash lives in its own column, so after a rules edit only the verdicts
+    /// that really changed are rewritten.
+    pub fn save_verdicts(&mut self, rows: &[VerdictRow]) -> Result<()> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
-        let mut old: HashMap<i64, (String, i64)> = HashMap::with_capacity(verdicts.len());
+        let mut old: HashMap<i64, (String, i64)> = HashMap::with_capacity(rows.len());
         {
             let mut stmt = self.conn.prepare("SELECT tool_id, hash, sig FROM verdicts").map_err(sq)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))).map_err(sq)?;
-            for row in rows {
+            let it = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))).map_err(sq)?;
+            for row in it {
                 let (id, v) = row.map_err(sq)?;
                 old.insert(id, v);
             }
@@ -395,18 +431,12 @@ impl Store {
                 )
                 .map_err(sq)?;
             let mut rules_hashes = std::collections::HashSet::new();
-            let mut json = Vec::with_capacity(1024);
-            for (id, hash, v) in verdicts {
-                rules_hashes.insert(v.rules_hash.as_str());
-                json.clear();
-                serde_json::to_writer(&mut json, &LeanVerdict(v)).map_err(|e| StoreError::Other(e.to_string()))?;
-                let sig = fnv1a(&json);
-                if old.get(id).is_some_and(|(h, s)| h == hash && *s == sig) {
+            for r in rows {
+                rules_hashes.insert(r.rules_hash.as_str());
+                if old.get(&r.id).is_some_and(|(h, s)| *h == r.hash && *s == r.sig) {
                     continue;
                 }
-                let text = std::str::from_utf8(&json).unwrap_or_default();
-                stmt.execute(params![id, hash, v.rules_hash, v.kind.as_str(), v.category.as_str(), v.risk.as_str(), text, sig])
-                    .map_err(sq)?;
+                stmt.execute(params![r.id, r.hash, r.rules_hash, r.kind, r.category, r.risk, r.json, r.sig]).map_err(sq)?;
             }
             if let (1, Some(h)) = (rules_hashes.len(), rules_hashes.iter().next()) {
                 tx.execute("UPDATE verdicts SET rules_hash = ?1 WHERE rules_hash != ?1", [h]).map_err(sq)?;
@@ -416,8 +446,8 @@ impl Store {
         Ok(())
     }
 
-    /// Current definitions for re-classification: like `tools(false)` but
-    /// without the raw JSON (the classifier never reads it) or old verdicts.
+    /// Current definitions for re-classification, still as stored JSON
+    /// (without the raw tool JSON), so callers can parse them in parallel.
     pub fn classify_inputs(&self) -> Result<Vec<ClassifyInput>> {
         let mut stmt = self
             .conn
@@ -429,18 +459,17 @@ impl Store {
             .map_err(|e| self.sq(e))?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?))
+                let (hash, acked, versions): (String, Option<String>, i64) = (r.get(1)?, r.get(2)?, r.get(4)?);
+                Ok(ClassifyInput {
+                    id: r.get(0)?,
+                    definition_changed: versions > 1 && acked.as_deref() != Some(hash.as_str()),
+                    hash,
+                    record_json: r.get(3)?,
+                    versions,
+                })
             })
             .map_err(|e| self.sq(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, hash, acked, json, versions) = row.map_err(|e| self.sq(e))?;
-            let record: ToolRecord = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display())))?;
-            let definition_changed = versions > 1 && acked.as_deref() != Some(hash.as_str());
-            out.push(ClassifyInput { id, record, hash, versions, definition_changed });
-        }
-        Ok(out)
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.sq(e))
     }
 
     pub fn servers(&self) -> Result<Vec<ServerRow>> {
