@@ -118,6 +118,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+fn cpu_secs(who: i32) -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 fn peak_rss_mib() -> f64 {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
@@ -279,21 +286,27 @@ fn main() {
             assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed: {:?}", r.iter().find(|r| !r.ok).map(|r| &r.error));
             t.elapsed().as_secs_f64()
         };
-        // As recorded (servers answer at once: the crawl is bound by their CPU),
-        // and with 100 ms per answer (servers wait, as remote ones do).
-        for latency in [0u32, 100] {
+        // As recorded (servers answer at once: the crawl is bound by their CPU,
+        // 2 cores for 32 Python processes), and with 250 ms per answer (servers
+        // wait, as remote ones do). CPU split: ours vs the servers'.
+        for latency in [0u32, 250] {
             let specs: Vec<ServerSpec> = (0..32).map(|i| spec(i, latency)).collect();
-            let single = time(&specs[..1], 1);
-            let serial = time(&specs, 1);
-            let parallel = time(&specs, 32);
             let label = if latency == 0 { "no added latency".to_string() } else { format!("{latency} ms per answer") };
+            let single = time(&specs[..1], 1);
             line(&format!("crawl 1 replay server ({label})"), format!("{single:.2} s"), "-");
-            line(&format!("crawl 32 servers --jobs 1 ({label})"), format!("{serial:.2} s"), "-");
+            if latency == 0 {
+                let serial = time(&specs, 1);
+                line(&format!("crawl 32 servers --jobs 1 ({label})"), format!("{serial:.2} s"), "-");
+            }
+            let (self0, kids0) = (cpu_secs(libc::RUSAGE_SELF), cpu_secs(libc::RUSAGE_CHILDREN));
+            let parallel = time(&specs, 32);
+            let (ours, theirs) = (cpu_secs(libc::RUSAGE_SELF) - self0, cpu_secs(libc::RUSAGE_CHILDREN) - kids0);
             line(
                 &format!("crawl 32 servers --jobs 32 ({label})"),
                 format!("{parallel:.2} s = {:.2}x single", parallel / single),
                 "<= 1.2x single",
             );
+            line("  CPU: crawler / servers", format!("{ours:.2} s / {theirs:.2} s"), "-");
         }
     }
     line("peak memory of this bench process", format!("{:.0} MiB", peak_rss_mib()), "- (holds several copies)");
