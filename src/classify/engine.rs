@@ -1,11 +1,21 @@
 //! The classification mechanism: pick the tool's verb, run the compiled
 //! phrase, object, parameter and suspicious-text rules, weigh the
 //! annotations, and fold everything into one `Verdict`.
+//!
+//! Hot path notes: names are tokenised into reusable per-thread buffers
+//! ([`Scratch`]), lexicon lookups take `&str` keys, pattern sets run once per
+//! text (with an `is_match` pass before the costlier `matches`), and the
+//! suspicious-text scan runs one prefilter pass over all of a tool's texts
+//! before looking at any of them on its own.
 
-use super::{tokenize, Effects, Force, Rules, Scope};
+use super::tokenize::Tokens;
+use super::pat::JointMatches;
+use super::{Effects, Force, JointRules, Rules, Scope};
 use crate::model::{Category, Kind, Reason, Risk, Signal, ToolRecord, Verdict};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
 
 /// Where the deciding verb came from, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +39,48 @@ struct Pick {
     source: Source,
     /// The name holds both read and write verbs; the write one was chosen.
     mixed: bool,
+}
+
+/// A verb found in a token list: first and last token (equal unless a
+/// two-word verb) and verb group.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    start: usize,
+    end: usize,
+    group: usize,
+}
+
+/// Per-thread buffers reused across calls so that classifying a tool
+/// allocates little beyond the verdict itself.
+#[derive(Default)]
+struct Scratch {
+    name: Tokens,
+    cat: Tokens,
+    parent: Tokens,
+    title: Tokens,
+    prop: Tokens,
+    obj_text: String,
+    /// Lowercased leading words of a description and their spans.
+    lead: String,
+    lead_words: Vec<(usize, usize)>,
+    /// Two-word lexicon keys and word stems are built here.
+    key: String,
+    /// Joined texts for the suspicious-text prefilter.
+    susp: String,
+    susp_raw: String,
+    /// Per property: `joined`, `compact` and `last` keys in `param_keys`.
+    param_keys: String,
+    param_spans: Vec<[(usize, usize); 3]>,
+    seen: Vec<usize>,
+    /// Per combo group: the first property matching it.
+    combo_first: Vec<usize>,
+    /// Verbs found in the name and in the title.
+    cands: Vec<Cand>,
+    title_cands: Vec<Cand>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
 }
 
 /// Category severity: read < write < destructive < execute < financial.
@@ -64,27 +116,95 @@ fn fold_ascii(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// At most `n` characters of `s` (evidence stays short).
-fn clip(s: &str, n: usize) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+/// Append `s` to `buf` with non-ASCII characters as spaces (as
+/// [`fold_ascii`]).
+fn push_folded(buf: &mut String, s: &str) {
+    if s.is_ascii() {
+        buf.push_str(s);
+    } else {
+        buf.extend(s.chars().map(|c| if c.is_ascii() { c } else { ' ' }));
     }
 }
 
-#[derive(Default)]
+/// `v.get(key)`, by a scan for the small objects of a schema (no hashing).
+fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(m) if m.len() <= 16 => m.iter().find_map(|(k, v)| (k == key).then_some(v)),
+        Value::Object(m) => m.get(key),
+        _ => None,
+    }
+}
+
+/// At most `n` characters of `s`, trimmed (evidence stays short); displays
+/// as the text, with `…` when cut.
+struct Clip<'a>(&'a str, usize);
+
+impl fmt::Display for Clip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.trim();
+        match s.char_indices().nth(self.1) {
+            Some((i, _)) => {
+                f.write_str(&s[..i])?;
+                f.write_str("…")
+            }
+            None => f.write_str(s),
+        }
+    }
+}
+
+/// At most `n` characters of `s` (evidence stays short).
+fn clip(s: &str, n: usize) -> String {
+    Clip(s, n).to_string()
+}
+
+/// [`Clip`] as (text, `…` or nothing), for [`cat`].
+fn clipped(s: &str, n: usize) -> (&str, &str) {
+    let s = s.trim();
+    if s.len() <= n {
+        // No more characters than bytes.
+        return (s, "");
+    }
+    match s.char_indices().nth(n) {
+        Some((i, _)) => (&s[..i], "…"),
+        None => (s, ""),
+    }
+}
+
+/// The parts joined into one exactly sized string (cheaper than `format!`
+/// on the hot path).
+fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 struct Out {
     signals: Vec<Signal>,
     reasons: Vec<Reason>,
 }
 
 impl Out {
+    fn has(&self, name: &str) -> bool {
+        self.signals.iter().any(|s| s.name == name)
+    }
+
     fn signal(&mut self, name: &str, evidence: impl Into<String>) {
-        if !self.signals.iter().any(|s| s.name == name) {
+        if !self.has(name) {
             self.signals.push(Signal {
                 name: name.to_string(),
                 evidence: evidence.into(),
+            });
+        }
+    }
+
+    /// As [`Out::signal`], building the evidence only when it is kept.
+    fn signal_with(&mut self, name: &str, evidence: impl FnOnce() -> String) {
+        if !self.has(name) {
+            self.signals.push(Signal {
+                name: name.to_string(),
+                evidence: evidence(),
             });
         }
     }
@@ -97,6 +217,74 @@ impl Out {
     }
 }
 
+/// A description's leading words, read only as far as needed: runs of ASCII
+/// letters and apostrophes (every other character, non-ASCII included,
+/// separates), from the first 12 such runs, apostrophes trimmed, lowercased,
+/// empty ones dropped.
+struct LeadWords<'a> {
+    text: &'a str,
+    pos: usize,
+    /// Runs read so far (at most 12).
+    pieces: usize,
+    buf: &'a mut String,
+    /// Each word's span in `buf`.
+    words: &'a mut Vec<(usize, usize)>,
+}
+
+impl LeadWords<'_> {
+    /// Whether there are at least `n` words.
+    fn has(&mut self, n: usize) -> bool {
+        let b = self.text.as_bytes();
+        let is_word = |c: u8| c.is_ascii_alphabetic() || c == b'\'';
+        while self.words.len() < n && self.pieces < 12 {
+            while self.pos < b.len() && !is_word(b[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= b.len() {
+                break;
+            }
+            let start = self.pos;
+            while self.pos < b.len() && is_word(b[self.pos]) {
+                self.pos += 1;
+            }
+            self.pieces += 1;
+            let w = self.text[start..self.pos].trim_matches('\'');
+            if !w.is_empty() {
+                let at = self.buf.len();
+                self.buf.push_str(w);
+                self.buf[at..].make_ascii_lowercase();
+                self.words.push((at, self.buf.len()));
+            }
+        }
+        self.words.len() >= n
+    }
+
+    /// Word `k` (which [`LeadWords::has`] said is there).
+    fn word(&self, k: usize) -> &str {
+        let (a, b) = self.words[k];
+        &self.buf[a..b]
+    }
+}
+
+/// What the joint pass (see `pat::Joint`) found over a tool's texts: which
+/// patterns may match their own text. Without a joint set every pattern
+/// may.
+struct Hits<'r> {
+    joint: Option<(&'r JointRules, JointMatches)>,
+    /// Every string of the input schema was among the texts.
+    schema_in: bool,
+}
+
+impl Hits<'_> {
+    /// Whether the pattern at `ix` of the joint set may match its text.
+    fn may(&self, ix: impl FnOnce(&JointRules) -> Option<usize>) -> bool {
+        match &self.joint {
+            Some((j, m)) => ix(j).is_none_or(|i| m.matched(i)),
+            None => true,
+        }
+    }
+}
+
 /// A rule that matched, with the text that made it match.
 struct Fired<'r> {
     effects: &'r Effects,
@@ -105,12 +293,22 @@ struct Fired<'r> {
 
 impl Rules {
     /// Judge one tool. Pure and allocation-light: every pattern was compiled
-    /// at load; the name is tokenised once.
+    /// at load; the name is tokenised once into reused buffers.
     pub fn classify(&self, tool: &ToolRecord) -> Verdict {
-        let mut out = Out::default();
-        let tokens = tokenize(&tool.name);
-        let cat_tokens = tool.category.as_deref().map(tokenize).unwrap_or_default();
-        let parent_tokens = tool.parent.as_deref().map(tokenize).unwrap_or_default();
+        let mut scratch = SCRATCH.with(Cell::take).unwrap_or_default();
+        let verdict = self.classify_in(tool, &mut scratch);
+        SCRATCH.with(|c| c.set(Some(scratch)));
+        verdict
+    }
+
+    fn classify_in(&self, tool: &ToolRecord, s: &mut Scratch) -> Verdict {
+        let mut out = Out {
+            signals: Vec::new(),
+            reasons: Vec::with_capacity(8),
+        };
+        s.name.fill(&tool.name);
+        s.cat.fill(tool.category.as_deref().unwrap_or(""));
+        s.parent.fill(tool.parent.as_deref().unwrap_or(""));
         let description = tool.description.as_deref().unwrap_or("");
         let title = tool.title.as_deref().unwrap_or("");
         let text: Cow<'_, str> = if title.is_empty() {
@@ -119,9 +317,26 @@ impl Rules {
             Cow::Owned(format!("{title}\n{description}"))
         };
         let folded = fold_ascii(&text);
+        // The object patterns' text: the name's tokens, then " / " and the
+        // expansion category's tokens when there is one.
+        let obj_text: &str = if s.cat.is_empty() {
+            s.name.spaced()
+        } else {
+            s.obj_text.clear();
+            s.obj_text.push_str(s.name.spaced());
+            s.obj_text.push_str(" / ");
+            s.obj_text.push_str(s.cat.spaced());
+            &s.obj_text
+        };
+        let (hits, suspicious_may_match) =
+            self.joint_pass(tool, &text, &folded, &mut s.susp, &mut s.susp_raw);
 
         // Hardening checks run first and survive overrides.
-        let suspicious = self.scan_suspicious(tool, &text, &folded, &mut out);
+        let suspicious = if suspicious_may_match {
+            self.scan_suspicious(tool, &text, &folded, &mut out)
+        } else {
+            None
+        };
         if tool.flags.iter().any(|f| f == "unsafe-name") {
             out.signal(
                 "unsafe-name",
@@ -149,53 +364,98 @@ impl Rules {
             };
         }
 
-        // 1. The verb.
-        let skip: Vec<&str> = cat_tokens
-            .iter()
-            .chain(parent_tokens.iter())
-            .map(String::as_str)
-            .collect();
-        let desc_folded = fold_ascii(description);
-        let pick = self.pick_verb(&tokens, &skip, &desc_folded, title);
+        // 1. The verb, from the name minus tokens naming the expansion
+        // category or the parent tool (all of it when nothing is left).
+        let tokens = &s.name;
+        let (cat_tokens, parent_tokens) = (&s.cat, &s.parent);
+        let skipped =
+            |t: &str| cat_tokens.iter().any(|c| c == t) || parent_tokens.iter().any(|p| p == t);
+        let keep_all = (cat_tokens.is_empty() && parent_tokens.is_empty())
+            || tokens.iter().all(skipped);
+        // Usually a handful of tokens: kept on the stack.
+        let mut small = [""; 16];
+        let mut large = Vec::new();
+        let mut n = 0;
+        for t in tokens.iter().filter(|t| keep_all || !skipped(t)) {
+            if n < small.len() {
+                small[n] = t;
+            } else {
+                if n == small.len() {
+                    large.extend_from_slice(&small);
+                }
+                large.push(t);
+            }
+            n += 1;
+        }
+        let kept: &[&str] = if n <= small.len() { &small[..n] } else { &large };
+        let pick = self.pick_verb(
+            kept,
+            description,
+            title,
+            &mut s.title,
+            &mut s.key,
+            &mut s.lead,
+            &mut s.lead_words,
+            &mut s.cands,
+            &mut s.title_cands,
+        );
 
-        // 2. Everything else that matched.
+        // 2. Everything else that matched. With a joint pass, each rule it
+        // reports is checked on its own text (finding the evidence anyway);
+        // without, the family's own set says which rules match.
         let mut fired: Vec<Fired<'_>> = Vec::new();
-        for i in self.phrases.set.matches(&folded).into_iter() {
-            if self.phrases.unless[i]
-                .as_ref()
-                .is_some_and(|u| u.is_match(&folded))
-            {
+        let own_matches: Vec<usize> = match &hits.joint {
+            None if self.phrases.set.is_match(&folded) => self.phrases.set.matches(&folded).collect(),
+            _ => Vec::new(),
+        };
+        let phrase_candidates = (0..self.phrases.each.len()).filter(|&i| match &hits.joint {
+            Some((j, m)) => m.matched(j.phrases + i),
+            None => own_matches.contains(&i),
+        });
+        for i in phrase_candidates {
+            let Some(m) = self.phrases.each[i].find_str(&folded) else {
+                continue;
+            };
+            if self.phrases.unless[i].as_ref().is_some_and(|u| {
+                hits.may(|j| j.phrase_unless[i]) && u.is_match(&folded)
+            }) {
                 continue;
             }
-            let m = self.phrases.each[i]
-                .find(&folded)
-                .map_or("", |m| m.as_str());
+            let (m, more) = clipped(m, 80);
             fired.push(Fired {
                 effects: &self.phrases.effects[i],
-                evidence: format!("description: \"{}\"", clip(m, 80)),
+                evidence: cat(&["description: \"", m, more, "\""]),
             });
         }
-        let mut obj_text = tokens.join(" ");
-        if !cat_tokens.is_empty() {
-            obj_text.push_str(" / ");
-            obj_text.push_str(&cat_tokens.join(" "));
-        }
-        for i in self.objects.set.matches(&obj_text).into_iter() {
+        let object_candidates = if self.objects.set.is_match(obj_text) {
+            Some(self.objects.set.matches(obj_text))
+        } else {
+            None
+        };
+        for i in object_candidates.into_iter().flatten() {
             if self.objects.unless[i]
                 .as_ref()
-                .is_some_and(|u| u.is_match(&obj_text))
+                .is_some_and(|u| u.is_match(obj_text))
             {
                 continue;
             }
-            let m = self.objects.each[i]
-                .find(&obj_text)
-                .map_or("", |m| m.as_str());
+            let m = self.objects.each[i].find_str(obj_text).unwrap_or("");
             fired.push(Fired {
                 effects: &self.objects.effects[i],
-                evidence: format!("name: \"{}\"", m.trim()),
+                evidence: cat(&["name: \"", m.trim(), "\""]),
             });
         }
-        self.match_params(tool, &folded, &mut fired);
+        self.match_params(
+            tool,
+            &folded,
+            &hits,
+            &mut fired,
+            &mut s.prop,
+            &mut s.param_keys,
+            &mut s.param_spans,
+            &mut s.seen,
+            &mut s.combo_first,
+        );
 
         // 3. Kind, weighing the annotations.
         let ro = tool.hint("readOnlyHint");
@@ -264,9 +524,9 @@ impl Rules {
                 }
             }
         };
-        for (key, v) in [("readOnlyHint", ro), ("destructiveHint", de)] {
+        for (rule, v) in [("hint.readOnlyHint", ro), ("hint.destructiveHint", de)] {
             if let Some(v) = v {
-                out.reason(&format!("hint.{key}"), v.to_string());
+                out.reason(rule, if v { "true" } else { "false" });
             }
         }
         if tool.hint("openWorldHint") == Some(true) {
@@ -299,7 +559,7 @@ impl Rules {
                 Source::Title => "title",
                 Source::Ambiguous => "name or description",
             };
-            out.reason(&g.id, format!("{src}: \"{}\"", p.word));
+            out.reason(&g.id, cat(&[src, ": \"", &p.word, "\""]));
             if p.mixed {
                 out.reason(
                     "verb.mixed",
@@ -316,8 +576,8 @@ impl Rules {
                 if let Some(r) = g.risk {
                     risk = risk.max(r);
                 }
-                for s in &g.signals {
-                    out.signal(s, format!("{src} verb \"{}\"", p.word));
+                for sig in &g.signals {
+                    out.signal_with(sig, || cat(&[src, " verb \"", &p.word, "\""]));
                 }
             }
         } else {
@@ -325,7 +585,7 @@ impl Rules {
         }
         for f in fired.iter().filter(|f| applies(f.effects)) {
             let e = f.effects;
-            out.reason(&e.id, f.evidence.clone());
+            out.reason(&e.id, f.evidence.as_str());
             if let Some(c) = e.category {
                 if kind == Kind::Write && rank(c) > rank(category) {
                     category = c;
@@ -337,8 +597,8 @@ impl Rules {
             if let Some(r) = e.risk {
                 risk = risk.max(r);
             }
-            for s in &e.signals {
-                out.signal(s, f.evidence.clone());
+            for sig in &e.signals {
+                out.signal(sig, f.evidence.as_str());
             }
         }
         if kind == Kind::Write && de == Some(true) && rank(category) < rank(Category::Destructive) {
@@ -357,12 +617,12 @@ impl Rules {
                 Scope::Write => kind == Kind::Write,
             };
             if scope_ok && e.when_category.contains(&category) {
-                out.reason(&e.id, f.evidence.clone());
+                out.reason(&e.id, f.evidence.as_str());
                 if let Some(r) = e.risk {
                     risk = risk.max(r);
                 }
-                for s in &e.signals {
-                    out.signal(s, f.evidence.clone());
+                for sig in &e.signals {
+                    out.signal(sig, f.evidence.as_str());
                 }
             }
         }
@@ -411,47 +671,42 @@ impl Rules {
         }
     }
 
-    /// Verb from the name (minus tokens naming the expansion category or the
-    /// parent tool), the description's leading word, or the title.
+    /// Verb from the name (`kept`: its tokens minus those naming the
+    /// expansion category or the parent tool), the description's leading
+    /// word, or the title.
+    #[allow(clippy::too_many_arguments)]
     fn pick_verb(
         &self,
-        tokens: &[String],
-        skip: &[&str],
+        kept: &[&str],
         description: &str,
         title: &str,
+        title_tokens: &mut Tokens,
+        key: &mut String,
+        lead: &mut String,
+        lead_words: &mut Vec<(usize, usize)>,
+        cands: &mut Vec<Cand>,
+        tcands: &mut Vec<Cand>,
     ) -> Option<Pick> {
-        let kept: Vec<&str> = {
-            let k: Vec<&str> = tokens
-                .iter()
-                .map(String::as_str)
-                .filter(|t| !skip.contains(t))
-                .collect();
-            if k.is_empty() {
-                tokens.iter().map(String::as_str).collect()
-            } else {
-                k
-            }
-        };
-        let cands = self.find_verbs(&kept);
+        self.find_verbs(kept, key, cands);
+        let cands = &cands[..];
         let n = kept.len();
         let conj = kept
             .iter()
             .any(|t| self.conjunctions.iter().any(|c| c == t));
-        let is_edge = |c: &(usize, usize, usize, String)| c.0 == 0 || c.1 + 1 == n;
-        let unamb: Vec<&(usize, usize, usize, String)> = cands
-            .iter()
-            .filter(|c| !self.verb_groups[c.2].ambiguous)
-            .collect();
-        let edge: Vec<_> = unamb
-            .iter()
-            .copied()
-            .filter(|c| conj || is_edge(c))
-            .collect();
-        if let Some(p) = self.choose(&edge, n, Source::NameEdge, conj) {
+        let unamb = |c: &Cand| !self.verb_groups[c.group].ambiguous;
+        let is_edge = |c: &Cand| c.start == 0 || c.end + 1 == n;
+        if let Some(p) = self.choose(
+            cands,
+            |c| unamb(c) && (conj || is_edge(c)),
+            kept,
+            n,
+            Source::NameEdge,
+            conj,
+        ) {
             return Some(p);
         }
-        let lead = self.lead_verb(description);
-        if let Some((g, w)) = &lead {
+        let lead_found = self.lead_verb(description, key, lead, lead_words);
+        if let Some((g, w)) = &lead_found {
             if !self.verb_groups[*g].ambiguous {
                 return Some(Pick {
                     group: *g,
@@ -461,24 +716,28 @@ impl Rules {
                 });
             }
         }
-        if let Some(p) = self.choose(&unamb, n, Source::NameMiddle, conj) {
+        if let Some(p) = self.choose(cands, unamb, kept, n, Source::NameMiddle, conj) {
             return Some(p);
         }
-        let title_tokens = tokenize(title);
-        let title_kept: Vec<&str> = title_tokens.iter().map(String::as_str).collect();
-        let tcands = self.find_verbs(&title_kept);
-        let tunamb: Vec<_> = tcands
-            .iter()
-            .filter(|c| !self.verb_groups[c.2].ambiguous)
-            .collect();
-        if let Some(p) = self.choose(&tunamb, title_kept.len(), Source::Title, conj) {
+        title_tokens.fill(title);
+        if !title_tokens.is_empty() {
+            let title_kept: Vec<&str> = title_tokens.iter().collect();
+            self.find_verbs(&title_kept, key, tcands);
+            if let Some(p) = self.choose(
+                tcands,
+                unamb,
+                &title_kept,
+                title_kept.len(),
+                Source::Title,
+                conj,
+            ) {
+                return Some(p);
+            }
+        }
+        if let Some(p) = self.choose(cands, |_| true, kept, n, Source::Ambiguous, conj) {
             return Some(p);
         }
-        let amb: Vec<_> = cands.iter().collect();
-        if let Some(p) = self.choose(&amb, n, Source::Ambiguous, conj) {
-            return Some(p);
-        }
-        if let Some((g, w)) = lead {
+        if let Some((g, w)) = lead_found {
             return Some(Pick {
                 group: g,
                 word: w,
@@ -486,7 +745,9 @@ impl Rules {
                 mixed: false,
             });
         }
-        let lead = self.lead_verb(&fold_ascii(title));
+        // The description's words split at every non-ASCII character just
+        // as the title folded to ASCII does, so the title is read as is.
+        let lead = self.lead_verb(title, key, lead, lead_words);
         if let Some((g, w)) = lead {
             return Some(Pick {
                 group: g,
@@ -498,81 +759,95 @@ impl Rules {
         None
     }
 
-    /// (start, end, group, word) for each verb in the tokens; two-word verbs
-    /// ("roll back") first.
-    fn find_verbs(&self, kept: &[&str]) -> Vec<(usize, usize, usize, String)> {
-        let mut out = Vec::new();
+    /// Each verb in the tokens, into `out`; two-word verbs ("roll back")
+    /// first.
+    fn find_verbs(&self, kept: &[&str], key: &mut String, out: &mut Vec<Cand>) {
+        out.clear();
         let mut i = 0;
         while i < kept.len() {
             if i + 1 < kept.len() && self.bigram_heads.contains(kept[i]) {
-                let bi = format!("{} {}", kept[i], kept[i + 1]);
-                if self.nouns.contains(&bi) {
+                key.clear();
+                key.push_str(kept[i]);
+                key.push(' ');
+                key.push_str(kept[i + 1]);
+                if self.nouns.contains(key.as_str()) {
                     i += 2;
                     continue;
                 }
-                if let Some(&g) = self.verbs.get(&bi) {
-                    out.push((i, i + 1, g, bi));
+                if let Some(&g) = self.verbs.get(key.as_str()) {
+                    out.push(Cand {
+                        start: i,
+                        end: i + 1,
+                        group: g,
+                    });
                     i += 2;
                     continue;
                 }
             }
             if let Some(&g) = self.verbs.get(kept[i]) {
-                out.push((i, i, g, kept[i].to_string()));
+                out.push(Cand {
+                    start: i,
+                    end: i,
+                    group: g,
+                });
             }
             i += 1;
         }
-        out
     }
 
-    /// Among candidate verbs of a name of `n` tokens: normally the verb at
-    /// the start (verb-first names are the common style), else the one at
-    /// the end, else the leftmost. When the name joins verbs with a
-    /// conjunction (`get_or_create`), any write wins over reads (cautious;
-    /// marks `mixed`) and the most severe write wins.
+    /// Among candidate verbs (those `cands` passing `keep`) of a name of `n`
+    /// tokens: normally the verb at the start (verb-first names are the
+    /// common style), else the one at the end, else the leftmost. When the
+    /// name joins verbs with a conjunction (`get_or_create`), any write wins
+    /// over reads (cautious; marks `mixed`) and the most severe write wins.
     fn choose(
         &self,
-        cands: &[&(usize, usize, usize, String)],
+        cands: &[Cand],
+        keep: impl Fn(&Cand) -> bool,
+        tokens: &[&str],
         n: usize,
         source: Source,
         conj: bool,
     ) -> Option<Pick> {
-        let first = *cands.first()?;
-        let reads = cands
-            .iter()
-            .any(|c| self.verb_groups[c.2].class == Category::Read);
-        let writes: Vec<_> = cands
-            .iter()
-            .filter(|c| self.verb_groups[c.2].class != Category::Read)
-            .collect();
-        if conj && !writes.is_empty() {
-            let chosen = writes
-                .iter()
-                .copied()
-                .max_by_key(|c| {
-                    let g = &self.verb_groups[c.2];
-                    (
-                        rank(g.class),
-                        g.risk.unwrap_or(Risk::Low),
-                        std::cmp::Reverse(c.0),
-                    )
-                })
-                .unwrap();
-            return Some(Pick {
-                group: chosen.2,
-                word: chosen.3.clone(),
-                source,
-                mixed: reads,
+        let word = |c: &Cand| {
+            if c.start == c.end {
+                tokens[c.start].to_string()
+            } else {
+                format!("{} {}", tokens[c.start], tokens[c.end])
+            }
+        };
+        let mut kept = cands.iter().filter(|c| keep(c));
+        let first = *kept.next()?;
+        let kept = || cands.iter().filter(|c| keep(c));
+        let is_read = |c: &Cand| self.verb_groups[c.group].class == Category::Read;
+        if conj {
+            // max_by_key keeps the last of equal keys; starts are distinct,
+            // so the key never ties.
+            let chosen = kept().filter(|c| !is_read(c)).max_by_key(|c| {
+                let g = &self.verb_groups[c.group];
+                (
+                    rank(g.class),
+                    g.risk.unwrap_or(Risk::Low),
+                    std::cmp::Reverse(c.start),
+                )
             });
+            if let Some(chosen) = chosen {
+                return Some(Pick {
+                    group: chosen.group,
+                    word: word(chosen),
+                    source,
+                    mixed: kept().any(is_read),
+                });
+            }
         }
-        let chosen = cands
-            .iter()
-            .find(|c| c.0 == 0)
-            .or_else(|| cands.iter().find(|c| c.1 + 1 == n))
+        let chosen = kept()
+            .find(|c| c.start == 0)
+            .or_else(|| kept().find(|c| c.end + 1 == n))
             .copied()
             .unwrap_or(first);
         Some(Pick {
-            group: chosen.2,
-            word: chosen.3.clone(),
+            group: chosen.group,
+            word: word(&chosen),
             source,
             mixed: false,
         })
@@ -580,85 +855,190 @@ impl Rules {
 
     /// The description's leading verb ("Lists all pools" → list), after
     /// stripping preambles such as "Use this tool to".
-    fn lead_verb(&self, description: &str) -> Option<(usize, String)> {
-        let mut words = description
-            .split(|c: char| !c.is_ascii_alphabetic() && c != '\'')
-            .filter(|w| !w.is_empty())
-            .take(12)
-            .map(|w| w.trim_matches('\'').to_ascii_lowercase())
-            .filter(|w| !w.is_empty());
-        let mut buf: Vec<String> = Vec::with_capacity(12);
-        buf.extend(&mut words);
+    fn lead_verb(
+        &self,
+        description: &str,
+        key: &mut String,
+        buf: &mut String,
+        words: &mut Vec<(usize, usize)>,
+    ) -> Option<(usize, String)> {
+        let mut lead = LeadWords {
+            text: description,
+            pos: 0,
+            pieces: 0,
+            buf,
+            words,
+        };
+        lead.buf.clear();
+        lead.words.clear();
         let mut start = 0;
         for _ in 0..2 {
-            let rest = &buf[start..];
-            match self
-                .preambles
-                .iter()
-                .filter(|p| rest.len() > p.len() && rest[..p.len()] == p[..])
-                .max_by_key(|p| p.len())
-            {
-                Some(p) => start += p.len(),
+            // Cheap test first: no preamble starts with this word.
+            if !lead.has(start + 1) || !self.preamble_heads.contains(lead.word(start)) {
+                break;
+            }
+            let mut best: Option<usize> = None;
+            for p in &self.preambles {
+                // Enough words after it (rest > p.len()), and it is a prefix.
+                if lead.has(start + p.len() + 1)
+                    && p.iter().enumerate().all(|(j, pw)| lead.word(start + j) == pw)
+                    && best.is_none_or(|b| p.len() >= b)
+                {
+                    best = Some(p.len());
+                }
+            }
+            match best {
+                Some(len) => start += len,
                 None => break,
             }
         }
-        let w1 = buf.get(start)?;
-        if let Some(w2) = buf
-            .get(start + 1)
-            .filter(|_| self.bigram_heads.contains(w1.as_str()))
-        {
-            let bi = format!("{w1} {w2}");
-            if self.nouns.contains(&bi) {
+        if !lead.has(start + 1) {
+            return None;
+        }
+        if lead.has(start + 2) && self.bigram_heads.contains(lead.word(start)) {
+            let (w1, w2) = (lead.word(start), lead.word(start + 1));
+            key.clear();
+            key.push_str(w1);
+            key.push(' ');
+            key.push_str(w2);
+            if self.nouns.contains(key.as_str()) {
                 return None;
             }
-            if let Some(&g) = self.verbs.get(&bi) {
-                return Some((g, bi));
+            if let Some(&g) = self.verbs.get(key.as_str()) {
+                return Some((g, key.clone()));
             }
         }
-        for cand in stems(w1) {
-            if let Some(&g) = self.verbs.get(cand.as_ref()) {
-                return Some((g, w1.clone()));
+        let w1 = lead.word(start);
+        self.stem_lookup(w1, key).map(|g| (g, w1.to_string()))
+    }
+
+    /// The verb group of the word or of its first likely base form that is
+    /// in the lexicon: lists → list, applies → apply, created → create,
+    /// running → run(n)/runne… (only lexicon hits matter).
+    fn stem_lookup(&self, w: &str, buf: &mut String) -> Option<usize> {
+        let get = |s: &str| self.verbs.get(s).copied();
+        let with = |buf: &mut String, s: &str, tail: char| {
+            buf.clear();
+            buf.push_str(s);
+            buf.push(tail);
+            self.verbs.get(buf.as_str()).copied()
+        };
+        if let Some(g) = get(w) {
+            return Some(g);
+        }
+        if w.len() > 3 {
+            if let Some(s) = w.strip_suffix("ies") {
+                if let Some(g) = with(buf, s, 'y') {
+                    return Some(g);
+                }
+            }
+            if let Some(g) = w.strip_suffix("es").and_then(get) {
+                return Some(g);
+            }
+            if let Some(s) = w.strip_suffix('s') {
+                if !s.ends_with('s') {
+                    if let Some(g) = get(s) {
+                        return Some(g);
+                    }
+                }
+            }
+            if let Some(s) = w.strip_suffix("ed") {
+                if let Some(g) = get(s).or_else(|| get(&w[..w.len() - 1])) {
+                    return Some(g);
+                }
+            }
+            if let Some(s) = w.strip_suffix("ing") {
+                if let Some(g) = get(s).or_else(|| with(buf, s, 'e')) {
+                    return Some(g);
+                }
             }
         }
         None
     }
 
     /// Parameter and combo rules over the input schema's top-level properties.
+    #[allow(clippy::too_many_arguments)]
     fn match_params<'r>(
         &'r self,
         tool: &ToolRecord,
         folded_text: &str,
+        hits: &Hits<'_>,
         fired: &mut Vec<Fired<'r>>,
+        toks: &mut Tokens,
+        keys: &mut String,
+        spans: &mut Vec<[(usize, usize); 3]>,
+        seen: &mut Vec<usize>,
+        first: &mut Vec<usize>,
     ) {
-        let Some(props) = tool
-            .input_schema
-            .get("properties")
-            .and_then(Value::as_object)
+        let Some(props) = field(&tool.input_schema, "properties").and_then(Value::as_object)
         else {
             return;
         };
-        let mut keys: Vec<(String, String, String)> = Vec::with_capacity(props.len());
+        keys.clear();
+        spans.clear();
         for (pname, pschema) in props {
-            let toks = tokenize(pname);
-            let Some(last) = toks.last().cloned() else {
-                continue;
-            };
-            let joined = toks.join("_");
-            let compact = toks.concat();
-            let desc = pschema
-                .get("description")
+            // The name's tokens joined by `_`, concatenated, and the last.
+            let a = keys.len();
+            if !pname.is_empty()
+                && pname
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                // One lowercase token, the name itself: all three are it.
+                keys.push_str(pname);
+                let b = keys.len();
+                spans.push([(a, b); 3]);
+            } else {
+                toks.fill(pname);
+                let Some(last) = toks.last() else {
+                    continue;
+                };
+                for (i, t) in toks.iter().enumerate() {
+                    if i > 0 {
+                        keys.push('_');
+                    }
+                    keys.push_str(t);
+                }
+                let b = keys.len();
+                for t in toks.iter() {
+                    keys.push_str(t);
+                }
+                let c = keys.len();
+                keys.push_str(last);
+                let d = keys.len();
+                spans.push([(a, b), (b, c), (c, d)]);
+            }
+            let [(a, b), (c, d), (e, f)] = spans[spans.len() - 1];
+            let (joined, compact, last) = (&keys[a..b], &keys[c..d], &keys[e..f]);
+            let desc = field(pschema, "description")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let types: Vec<&str> = match pschema.get("type") {
-                Some(Value::String(s)) => vec![s.as_str()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-                _ => vec![],
+            let ty = field(pschema, "type");
+            // A type is given and every one of them is skipped by the rule.
+            let skipped_type = |skip: &[String]| -> bool {
+                match ty {
+                    Some(Value::String(t)) => skip.iter().any(|s| s == t),
+                    Some(Value::Array(a)) => {
+                        let mut any = false;
+                        for t in a.iter().filter_map(Value::as_str) {
+                            if !skip.iter().any(|s| s == t) {
+                                return false;
+                            }
+                            any = true;
+                        }
+                        any
+                    }
+                    _ => false,
+                }
             };
-            let mut seen: Vec<usize> = Vec::new();
-            let by_name = [&joined, &compact]
+            let mut desc_folded: Option<Cow<'_, str>> = None;
+            seen.clear();
+            // The same rules twice would be skipped as seen: look up once.
+            let by_name = [Some(joined), (compact != joined).then_some(compact)]
                 .into_iter()
-                .filter_map(|k| self.param_names.get(k.as_str()));
-            let by_last = self.param_last.get(last.as_str());
+                .flatten()
+                .filter_map(|k| self.param_names.get(k));
+            let by_last = self.param_last.get(last);
             for &i in by_name
                 .chain(by_last)
                 .flatten()
@@ -669,57 +1049,132 @@ impl Rules {
                 }
                 seen.push(i);
                 let r = &self.params[i];
-                if r.tool_unless
-                    .as_ref()
-                    .is_some_and(|u| u.is_match(folded_text))
-                {
+                if r.tool_unless.as_ref().is_some_and(|u| {
+                    hits.may(|j| j.param_tool_unless[i]) && u.is_match(folded_text)
+                }) {
                     continue;
                 }
-                if !types.is_empty() && types.iter().all(|t| r.skip_types.iter().any(|s| s == t)) {
+                if skipped_type(&r.skip_types) {
                     continue;
                 }
                 if let Some(d) = &r.description {
-                    if !d.is_match(&fold_ascii(desc)) {
+                    // An empty description is no text of the joint pass.
+                    let matched = if desc.is_empty() {
+                        r.description_matches_empty
+                    } else {
+                        (!hits.schema_in || hits.may(|j| j.param_description[i]))
+                            && d.is_match(desc_folded.get_or_insert_with(|| fold_ascii(desc)))
+                    };
+                    if !matched {
                         continue;
                     }
                 }
+                let (name, more) = clipped(pname, 40);
                 let evidence = if desc.is_empty() {
-                    format!("parameter \"{}\"", clip(pname, 40))
+                    cat(&["parameter \"", name, more, "\""])
                 } else {
-                    format!("parameter \"{}\" ({})", clip(pname, 40), clip(desc, 60))
+                    let (d, dmore) = clipped(desc, 60);
+                    cat(&["parameter \"", name, more, "\" (", d, dmore, ")"])
                 };
                 fired.push(Fired {
                     effects: &r.effects,
                     evidence,
                 });
             }
-            keys.push((joined, compact, last));
         }
-        for c in &self.combos {
-            let mut names = Vec::new();
-            let all = c.all_of.iter().all(|group| {
-                match keys
-                    .iter()
-                    .find(|(j, k, l)| group.iter().any(|g| g == j || g == k || g == l))
-                {
-                    Some((j, _, _)) => {
-                        names.push(j.clone());
-                        true
-                    }
-                    None => false,
+        // For each combo group, the first property (in schema order) whose
+        // joined, compact or last name is in the group.
+        const NONE: usize = usize::MAX;
+        first.clear();
+        first.resize(*self.combo_slots.last().unwrap_or(&0), NONE);
+        for (p, k) in spans.iter().enumerate() {
+            for (n, &(a, b)) in k.iter().enumerate() {
+                // Marking a slot twice changes nothing: skip repeated keys.
+                if k[..n].contains(&(a, b)) {
+                    continue;
                 }
-            });
-            if all
-                && c.description
-                    .as_ref()
-                    .is_none_or(|d| d.is_match(folded_text))
-            {
+                if let Some(slots) = self.combo_names.get(&keys[a..b]) {
+                    for &slot in slots {
+                        if first[slot] == NONE {
+                            first[slot] = p;
+                        }
+                    }
+                }
+            }
+        }
+        for (ci, c) in self.combos.iter().enumerate() {
+            let slots = &first[self.combo_slots[ci]..self.combo_slots[ci + 1]];
+            if slots.contains(&NONE) {
+                continue;
+            }
+            if c.description.as_ref().is_none_or(|d| {
+                hits.may(|j| j.combo_description[ci]) && d.is_match(folded_text)
+            }) {
+                let mut evidence = String::from("parameters ");
+                for (n, &p) in slots.iter().enumerate() {
+                    if n > 0 {
+                        evidence.push_str(" + ");
+                    }
+                    let (a, b) = spans[p][0];
+                    evidence.push_str(&keys[a..b]);
+                }
                 fired.push(Fired {
                     effects: &c.effects,
-                    evidence: format!("parameters {}", names.join(" + ")),
+                    evidence,
                 });
             }
         }
+    }
+
+        /// The joint pass: every pattern of the joint set once over the folded
+    /// description and every text the suspicious-text scan reads, joined by
+    /// `\n`. Also says whether any suspicious-text pattern may match (the
+    /// scan is skipped when not).
+    fn joint_pass<'r>(
+        &'r self,
+        tool: &ToolRecord,
+        text: &str,
+        folded: &str,
+        buf: &mut String,
+        raw: &mut String,
+    ) -> (Hits<'r>, bool) {
+        let Some(j) = &self.joint else {
+            let hits = Hits {
+                joint: None,
+                schema_in: false,
+            };
+            return (hits, true);
+        };
+        buf.clear();
+        raw.clear();
+        buf.push_str(folded);
+        // The scan reads the description (folded, and as sent when it is
+        // not ASCII), a name that is not ASCII, and the schema's texts.
+        let mut joiner = Joiner {
+            buf,
+            raw,
+            any_raw: false,
+            skip: j.skip,
+            budget: 10_000,
+        };
+        if !text.is_ascii() {
+            joiner.any_raw = true;
+            joiner.raw.push_str(text);
+        }
+        if !tool.name.is_ascii() {
+            joiner.piece(&tool.name, false, true);
+        }
+        let schema_in = joiner.walk(&tool.input_schema, 0);
+        let (buf, raw, any_raw) = (joiner.buf, joiner.raw, joiner.any_raw);
+        let m = j.set.matches(buf);
+        let suspicious = !schema_in
+            || j.suspicious.clone().any(|i| m.matched(i))
+            || (any_raw && j.suspicious_raw.is_match(raw));
+        let hits = Hits {
+            joint: Some((j, m)),
+            schema_in,
+        };
+        (hits, suspicious)
     }
 
     /// Text aimed at the model in the title, description or any string of
@@ -738,37 +1193,36 @@ impl Rules {
             {
                 return;
             }
-            for i in self.suspicious.folded.matches(folded).into_iter() {
+            for i in self.suspicious.folded.matches(folded) {
                 let (id, risk) = &self.suspicious.folded_ids[i];
                 let m = self.suspicious.folded_each[i]
-                    .find(folded)
-                    .map_or("", |m| m.as_str());
-                let ev = format!("{place}: \"{}\"", clip(m, 80));
+                    .find_str(folded)
+                    .unwrap_or("");
+                let ev = format!("{place}: \"{}\"", Clip(m, 80));
                 out.signal("suspicious-description", ev.clone());
                 out.reason(id, ev);
                 floor = Some(floor.map_or(*risk, |f| f.max(*risk)));
             }
             if !raw.is_ascii() {
-                for i in self.suspicious.raw.matches(raw).into_iter() {
+                for i in self.suspicious.raw.matches(raw) {
                     let (id, risk) = &self.suspicious.raw_ids[i];
                     let ev = match self.suspicious.raw_each[i].find(raw) {
-                        Some(m) => {
+                        Some((start, end)) => {
+                            let m = &raw[start..end];
                             let cps: Vec<String> = m
-                                .as_str()
                                 .chars()
                                 .take(4)
                                 .map(|c| format!("U+{:04X}", c as u32))
                                 .collect();
                             let shown: String = m
-                                .as_str()
                                 .chars()
                                 .filter(|c| !c.is_control() && (*c as u32) < 0x2000)
                                 .take(60)
                                 .collect();
-                            if shown.trim().is_empty() || shown.len() < m.as_str().len() / 2 {
-                                format!("{place}: {} at byte {}", cps.join(" "), m.start())
+                            if shown.trim().is_empty() || shown.len() < m.len() / 2 {
+                                format!("{place}: {} at byte {}", cps.join(" "), start)
                             } else {
-                                format!("{place}: \"{}\"", clip(&shown, 80))
+                                format!("{place}: \"{}\"", Clip(&shown, 80))
                             }
                         }
                         None => format!("{place}: match"),
@@ -837,30 +1291,94 @@ impl Rules {
     }
 }
 
-/// The word and its likely base forms: lists → list, applies → apply,
-/// created → create, running → run(n)/runne… (only lexicon hits matter).
-fn stems(w: &str) -> impl Iterator<Item = Cow<'_, str>> {
-    let mut v: Vec<Cow<'_, str>> = vec![Cow::Borrowed(w)];
-    if w.len() > 3 {
-        if let Some(s) = w.strip_suffix("ies") {
-            v.push(Cow::Owned(format!("{s}y")));
+/// The JSON type names, and the index of each: a joint set's `skip` has
+/// bit `i` set when no pattern of the set matches name `i` on its own.
+pub(super) const TYPE_WORDS: [&str; 7] = ["string", "object", "integer", "number", "boolean", "array", "null"];
+
+fn type_word(t: &str) -> Option<u32> {
+    Some(match t {
+        "string" => 0,
+        "object" => 1,
+        "integer" => 2,
+        "number" => 3,
+        "boolean" => 4,
+        "array" => 5,
+        "null" => 6,
+        _ => return None,
+    })
+}
+
+/// Builds the joint pass's text: each piece on its own line, folded to
+/// ASCII, and the pieces whose raw form the scan also reads joined apart.
+struct Joiner<'a> {
+    buf: &'a mut String,
+    raw: &'a mut String,
+    any_raw: bool,
+    /// JSON type names left out (see [`TYPE_WORDS`]).
+    skip: u32,
+    /// Nodes the walk may still visit.
+    budget: usize,
+}
+
+impl Joiner<'_> {
+    fn piece(&mut self, t: &str, ascii: bool, with_raw: bool) {
+        self.buf.push('\n');
+        if ascii {
+            self.buf.push_str(t);
+        } else {
+            push_folded(self.buf, t);
         }
-        if let Some(s) = w.strip_suffix("es") {
-            v.push(Cow::Borrowed(s));
-        }
-        if let Some(s) = w.strip_suffix('s') {
-            if !s.ends_with('s') {
-                v.push(Cow::Borrowed(s));
+        if with_raw {
+            if self.any_raw {
+                self.raw.push('\n');
             }
-        }
-        if let Some(s) = w.strip_suffix("ed") {
-            v.push(Cow::Borrowed(s));
-            v.push(Cow::Borrowed(&w[..w.len() - 1]));
-        }
-        if let Some(s) = w.strip_suffix("ing") {
-            v.push(Cow::Borrowed(s));
-            v.push(Cow::Owned(format!("{s}e")));
+            self.raw.push_str(t);
+            self.any_raw = true;
         }
     }
-    v.into_iter()
+
+    /// Add every text of `v` that the suspicious-text scan reads: non-empty
+    /// strings, and property names that are not ASCII or are 100 bytes or
+    /// longer (whose raw form the scan reads too). Visits at most `budget`
+    /// nodes, as the scan does; false when it had to stop early (more
+    /// nodes, or nested deeper than 128), and so has not seen every text
+    /// the scan reads.
+    fn walk(&mut self, v: &Value, depth: usize) -> bool {
+        if self.budget == 0 || depth > 128 {
+            return false;
+        }
+        self.budget -= 1;
+        let nested = |v: &Value| matches!(v, Value::String(_) | Value::Object(_) | Value::Array(_));
+        match v {
+            Value::String(t) if !t.is_empty() => {
+                let ascii = t.is_ascii();
+                // Type names that no pattern of the set matches need no
+                // place in the joined text.
+                let skipped = ascii && type_word(t).is_some_and(|i| self.skip & (1 << i) != 0);
+                if !skipped {
+                    self.piece(t, ascii, !ascii);
+                }
+            }
+            Value::Object(m) => {
+                for (k, v) in m {
+                    if k.len() >= 100 || !k.is_ascii() {
+                        let ascii = k.is_ascii();
+                        self.piece(k, ascii, true);
+                    }
+                    if nested(v) && !self.walk(v, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Array(a) => {
+                for v in a {
+                    if nested(v) && !self.walk(v, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    }
 }

@@ -10,6 +10,7 @@
 
 mod config;
 mod engine;
+mod pat;
 mod tokenize;
 
 pub use tokenize::tokenize;
@@ -19,9 +20,8 @@ use config::{
     ComboRule, EffectFields, ObjectsFile, OverridesFile, ParamRule, ParamsFile, PatternRule,
     PhrasesFile, SuspiciousFile, VerbsFile,
 };
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use pat::{FxHashMap, FxHashSet, Joint, Pat, PatSet};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The rule files this module owns, read from the rules directory. Anything
@@ -118,16 +118,18 @@ struct VerbGroup {
 
 #[derive(Debug)]
 struct PatternRules {
-    set: RegexSet,
-    each: Vec<Regex>,
-    unless: Vec<Option<Regex>>,
+    set: PatSet,
+    each: Vec<Pat>,
+    unless: Vec<Option<Pat>>,
     effects: Vec<Effects>,
 }
 
 #[derive(Debug)]
 struct CompiledParam {
-    description: Option<Regex>,
-    tool_unless: Option<Regex>,
+    description: Option<Pat>,
+    /// Whether `description` matches an empty description.
+    description_matches_empty: bool,
+    tool_unless: Option<Pat>,
     skip_types: Vec<String>,
     effects: Effects,
 }
@@ -135,27 +137,113 @@ struct CompiledParam {
 #[derive(Debug)]
 struct CompiledCombo {
     all_of: Vec<Vec<String>>,
-    description: Option<Regex>,
+    description: Option<Pat>,
     effects: Effects,
 }
 
 #[derive(Debug)]
 struct SuspiciousRules {
     /// Run on text with non-ASCII folded to spaces.
-    folded: RegexSet,
-    folded_each: Vec<Regex>,
+    folded: PatSet,
+    folded_each: Vec<Pat>,
     folded_ids: Vec<(String, Risk)>,
     /// Run on the text as sent (only when it is not plain ASCII).
-    raw: RegexSet,
-    raw_each: Vec<Regex>,
+    raw: PatSet,
+    raw_each: Vec<Pat>,
     raw_ids: Vec<(String, Risk)>,
+}
+
+/// The phrase, suspicious-text and description patterns (and the phrases'
+/// `unless`) in one set, run once over all of a tool's texts (see
+/// [`Joint`]), and where each rule's pattern sits in it. The object
+/// patterns keep their own set: they run on the name's tokens, and mixed
+/// with the others over descriptions they make the lazy DFA grow without
+/// end (measured).
+#[derive(Debug)]
+struct JointRules {
+    set: Joint,
+    /// The phrase patterns: from this index, in order.
+    phrases: usize,
+    phrase_unless: Vec<Option<usize>>,
+    /// The folded suspicious-text patterns: this range.
+    suspicious: std::ops::Range<usize>,
+    /// The raw suspicious-text patterns in multi-line mode, over the texts
+    /// that are not ASCII.
+    suspicious_raw: PatSet,
+    param_description: Vec<Option<usize>>,
+    param_tool_unless: Vec<Option<usize>>,
+    combo_description: Vec<Option<usize>>,
+    /// Bit `i` set: no pattern of the set matches JSON type name `i` (see
+    /// `engine::TYPE_WORDS`) on its own, so it is left out of the texts.
+    skip: u32,
+}
+
+impl JointRules {
+    fn new(
+        phrases: &PatternRules,
+        suspicious: &SuspiciousRules,
+        params: &[CompiledParam],
+        combos: &[CompiledCombo],
+    ) -> Option<JointRules> {
+        fn add<'p>(pats: &mut Vec<&'p str>, p: &'p Pat) -> usize {
+            pats.push(p.as_str());
+            pats.len() - 1
+        }
+        fn opt<'p>(pats: &mut Vec<&'p str>, p: Option<&'p Pat>) -> Option<usize> {
+            p.map(|p| add(pats, p))
+        }
+        let mut pats: Vec<&str> = Vec::new();
+        for p in &phrases.each {
+            add(&mut pats, p);
+        }
+        let suspicious_at = pats.len();
+        for p in &suspicious.folded_each {
+            add(&mut pats, p);
+        }
+        let suspicious_range = suspicious_at..pats.len();
+        let phrase_unless = phrases
+            .unless
+            .iter()
+            .map(|u| opt(&mut pats, u.as_ref()))
+            .collect();
+        let param_description = params
+            .iter()
+            .map(|r| opt(&mut pats, r.description.as_ref()))
+            .collect();
+        let param_tool_unless = params
+            .iter()
+            .map(|r| opt(&mut pats, r.tool_unless.as_ref()))
+            .collect();
+        let combo_description = combos
+            .iter()
+            .map(|c| opt(&mut pats, c.description.as_ref()))
+            .collect();
+        let raw: Vec<&str> = suspicious.raw_each.iter().map(Pat::as_str).collect();
+        let set = Joint::new(&pats)?;
+        let skip = engine::TYPE_WORDS
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !set.matches(w).any())
+            .fold(0u32, |bits, (i, _)| bits | 1 << i);
+        Some(JointRules {
+            set,
+            phrases: 0,
+            phrase_unless,
+            suspicious: suspicious_range,
+            suspicious_raw: PatSet::multi_line(&raw)?,
+            param_description,
+            param_tool_unless,
+            combo_description,
+            skip,
+        })
+    }
 }
 
 #[derive(Debug)]
 struct Override {
     id: String,
-    server: Regex,
-    tool: Regex,
+    server: Pat,
+    tool: Pat,
     kind: Kind,
     category: Category,
     risk: Risk,
@@ -167,25 +255,34 @@ struct Override {
 pub struct Rules {
     hash: String,
     preambles: Vec<Vec<String>>,
+    /// first words of the preambles
+    preamble_heads: FxHashSet<String>,
     conjunctions: Vec<String>,
     verb_groups: Vec<VerbGroup>,
     /// word (or "word word") → verb group index
-    verbs: HashMap<String, usize>,
+    verbs: FxHashMap<String, usize>,
     /// first words of the two-word verbs and noun phrases
-    bigram_heads: std::collections::HashSet<String>,
+    bigram_heads: FxHashSet<String>,
     /// two-word noun phrases that are never verbs
-    nouns: std::collections::HashSet<String>,
+    nouns: FxHashSet<String>,
     phrases: PatternRules,
     objects: PatternRules,
     params: Vec<CompiledParam>,
     /// whole normalised name → param rule indices
-    param_names: HashMap<String, Vec<usize>>,
+    param_names: FxHashMap<String, Vec<usize>>,
     /// last token → param rule indices
-    param_last: HashMap<String, Vec<usize>>,
+    param_last: FxHashMap<String, Vec<usize>>,
     /// param rules checked on every property (description only)
     param_any: Vec<usize>,
     combos: Vec<CompiledCombo>,
+    /// normalised name → the (combo, group) slots whose group holds it; a
+    /// combo's groups are the slots `combo_slots[c]..combo_slots[c + 1]`
+    combo_names: FxHashMap<String, Vec<usize>>,
+    combo_slots: Vec<usize>,
     suspicious: SuspiciousRules,
+    /// `None` when a pattern is anchored to the whole text: then every rule
+    /// family runs on its own text.
+    joint: Option<JointRules>,
     overrides: Vec<Override>,
 }
 
@@ -240,18 +337,12 @@ impl<'a> Loader<'a> {
         (0, 0)
     }
 
-    fn regex(&self, rule: &str, pattern: &str) -> Result<Regex, ClassifyError> {
-        RegexBuilder::new(pattern)
-            .size_limit(1 << 24)
-            .build()
-            .map_err(|e| self.err(rule, format!("bad pattern: {e}")))
+    fn regex(&self, rule: &str, pattern: &str) -> Result<Pat, ClassifyError> {
+        Pat::new(pattern).map_err(|e| self.err(rule, format!("bad pattern: {e}")))
     }
 
-    fn set(&self, patterns: &[&str]) -> Result<RegexSet, ClassifyError> {
-        RegexSetBuilder::new(patterns)
-            .size_limit(1 << 26)
-            .dfa_size_limit(1 << 26)
-            .build()
+    fn set(&self, patterns: &[&str]) -> Result<PatSet, ClassifyError> {
+        PatSet::new(patterns)
             .map_err(|e| self.err("", format!("cannot compile pattern set: {e}")))
     }
 
@@ -468,7 +559,7 @@ impl Rules {
         let l = get("verbs.toml")?;
         let vf: VerbsFile = l.parse()?;
         let mut verb_groups = Vec::new();
-        let mut verbs = HashMap::new();
+        let mut verbs = FxHashMap::default();
         for g in &vf.verb {
             let class = l.category(&g.id, &g.class)?;
             let idx = verb_groups.len();
@@ -493,7 +584,7 @@ impl Rules {
                 ambiguous: g.ambiguous,
             });
         }
-        let mut nouns = std::collections::HashSet::new();
+        let mut nouns = FxHashSet::default();
         for n in &vf.nouns {
             let n = n.trim().to_lowercase();
             if n.split(' ').count() != 2 {
@@ -509,12 +600,13 @@ impl Rules {
             .chain(nouns.iter())
             .filter_map(|k| k.split_once(' ').map(|(h, _)| h.to_string()))
             .collect();
-        let preambles = vf
+        let preambles: Vec<Vec<String>> = vf
             .preambles
             .iter()
             .map(|p| tokenize(p))
             .filter(|t| !t.is_empty())
             .collect();
+        let preamble_heads = preambles.iter().map(|p| p[0].clone()).collect();
         let conjunctions = vf.conjunctions.iter().map(|c| c.to_lowercase()).collect();
 
         // phrases.toml, objects.toml
@@ -529,8 +621,8 @@ impl Rules {
         let l = get("params.toml")?;
         let paf: ParamsFile = l.parse()?;
         let mut params = Vec::new();
-        let mut param_names: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut param_last: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut param_names: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut param_last: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut param_any = Vec::new();
         for (i, r) in paf.param.iter().enumerate() {
             let ParamRule {
@@ -554,8 +646,10 @@ impl Rules {
             for n in last {
                 param_last.entry(n.to_lowercase()).or_default().push(i);
             }
+            let description = description.as_deref().map(|d| l.regex(id, d)).transpose()?;
             params.push(CompiledParam {
-                description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                description_matches_empty: description.as_ref().is_some_and(|d| d.is_match("")),
+                description,
                 tool_unless: tool_unless.as_deref().map(|d| l.regex(id, d)).transpose()?,
                 skip_types: skip_types.clone(),
                 effects: l.effects("param", id, r.effects())?,
@@ -580,6 +674,20 @@ impl Rules {
                 description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
                 effects: l.effects("param", id, r.effects())?,
             });
+        }
+        let mut combo_names: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut combo_slots = vec![0];
+        for c in &combos {
+            let first = *combo_slots.last().unwrap();
+            for (g, group) in c.all_of.iter().enumerate() {
+                for n in group {
+                    let slots = combo_names.entry(n.clone()).or_default();
+                    if !slots.contains(&(first + g)) {
+                        slots.push(first + g);
+                    }
+                }
+            }
+            combo_slots.push(first + c.all_of.len());
         }
 
         // suspicious.toml
@@ -644,9 +752,11 @@ impl Rules {
             });
         }
 
+        let joint = if std::env::var("NOJOINT").is_ok() { None } else { JointRules::new(&phrases, &suspicious, &params, &combos) };
         Ok(Rules {
             hash,
             preambles,
+            preamble_heads,
             conjunctions,
             verb_groups,
             verbs,
@@ -659,7 +769,10 @@ impl Rules {
             param_last,
             param_any,
             combos,
+            combo_names,
+            combo_slots,
             suspicious,
+            joint,
             overrides,
         })
     }

@@ -2,6 +2,7 @@
 //! before/after. Run with VERDICT_DUMP=/path cargo test --lib verdict_dump.
 
 use super::*;
+use regex::Regex;
 use crate::model::ToolRecord;
 use crate::synth::{self, Rng};
 use serde_json::{json, Value};
@@ -170,6 +171,9 @@ fn perf_probe() {
     }
     let s = t0.elapsed().as_secs_f64();
     eprintln!("classify: {:.0} tools/s", n as f64 / s);
+    if std::env::var("PROBE_ONLY_CLASSIFY").is_ok() {
+        return;
+    }
     let time = |name: &str, f: &dyn Fn(&ToolRecord) -> usize| {
         let t0 = std::time::Instant::now();
         let mut k = 0;
@@ -178,8 +182,96 @@ fn perf_probe() {
         }
         eprintln!("{name}: {:.0} ns/tool ({k})", t0.elapsed().as_secs_f64() * 1e9 / n as f64);
     };
-    time("phrases.matches", &|t| rules.phrases.set.matches(t.description.as_deref().unwrap_or("")).len());
+    time("phrases.matches", &|t| rules.phrases.set.matches(t.description.as_deref().unwrap_or("")).count());
     time("susp.is_match", &|t| rules.suspicious.folded.is_match(t.description.as_deref().unwrap_or("")) as usize);
-    time("objects.matches", &|t| rules.objects.set.matches(&tokenize(&t.name).join(" ")).len());
+    time("objects.matches", &|t| rules.objects.set.matches(&tokenize(&t.name).join(" ")).count());
     time("tokenize", &|t| tokenize(&t.name).len());
+}
+
+#[test]
+fn perf_probe2() {
+    if std::env::var("PERF_PROBE").is_err() {
+        return;
+    }
+    let n: usize = std::env::var("PERF_PROBE").unwrap().parse().unwrap_or(100_000);
+    let tools = synth::catalogue(42, n, 50);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let pf: config::PhrasesFile = toml::from_str(&std::fs::read_to_string(dir.join("phrases.toml")).unwrap()).unwrap();
+    let sf: config::SuspiciousFile = toml::from_str(&std::fs::read_to_string(dir.join("suspicious.toml")).unwrap()).unwrap();
+    let pp: Vec<&str> = pf.phrase.iter().map(|r| r.pattern.as_str()).collect();
+    let sp: Vec<&str> = sf.pattern.iter().filter(|r| !r.raw).map(|r| r.pattern.as_str()).collect();
+    let time = |name: &str, f: &dyn Fn(&ToolRecord) -> usize| {
+        for t in tools.iter().take(20000) { f(t); }
+        let t0 = std::time::Instant::now();
+        let mut k = 0;
+        for t in &tools {
+            k += f(t);
+        }
+        eprintln!("{name}: {:.0} ns/tool ({k})", t0.elapsed().as_secs_f64() * 1e9 / n as f64);
+    };
+    fn walk(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Object(m) => m.iter().map(|(k, v)| k.len() + walk(v)).sum(),
+            Value::Array(a) => a.iter().map(walk).sum(),
+            _ => 1,
+        }
+    }
+    time("touch name+desc", &|t| t.name.len() + t.description.as_deref().map_or(0, |d| d.bytes().map(|b| b as usize).sum()));
+    time("touch all", &|t| t.name.len() + t.description.as_deref().map_or(0, |d| d.bytes().map(|b| b as usize).sum()) + walk(&t.input_schema) + t.annotations.as_ref().map_or(0, walk));
+    if std::env::var("PROBE_ONLY_TOUCH").is_ok() { return; }
+    for (label, pats) in [("phrases", &pp), ("susp", &sp)] {
+        let u = regex::RegexSetBuilder::new(pats.iter()).size_limit(1 << 26).dfa_size_limit(1 << 26).build().unwrap();
+        let b = regex::bytes::RegexSetBuilder::new(pats.iter()).unicode(false).size_limit(1 << 26).dfa_size_limit(1 << 26).build().unwrap();
+        time(&format!("{label} unicode matches"), &|t| u.matches(t.description.as_deref().unwrap_or("")).iter().count());
+        time(&format!("{label} ascii matches"), &|t| b.matches(t.description.as_deref().unwrap_or("").as_bytes()).iter().count());
+        time(&format!("{label} unicode is_match"), &|t| u.is_match(t.description.as_deref().unwrap_or("")) as usize);
+        time(&format!("{label} ascii is_match"), &|t| b.is_match(t.description.as_deref().unwrap_or("").as_bytes()) as usize);
+        for (i, p) in pats.iter().enumerate() {
+            let r = regex::bytes::RegexBuilder::new(p).unicode(false).build().unwrap();
+            time(&format!("  {label}[{i}] ascii is_match"), &|t| r.is_match(t.description.as_deref().unwrap_or("").as_bytes()) as usize);
+        }
+    }
+}
+
+struct Counting;
+static ALLOCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static REALLOCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        std::alloc::System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        REALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.realloc(p, l, n)
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn alloc_probe() {
+    if std::env::var("PERF_PROBE").is_err() {
+        return;
+    }
+    let rules = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).unwrap();
+    let tools = synth::catalogue(42, 20_000, 50);
+    for t in &tools {
+        std::hint::black_box(rules.classify(t));
+    }
+    let a0 = ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
+    let r0 = REALLOCS.load(std::sync::atomic::Ordering::Relaxed);
+    let mut strings = 0;
+    for t in &tools {
+        let v = rules.classify(t);
+        strings += v.reasons.len() * 2 + v.signals.len() * 2 + 1 + (v.reasons.capacity() > 0) as usize + (v.signals.capacity() > 0) as usize;
+        std::hint::black_box(v);
+    }
+    let a = ALLOCS.load(std::sync::atomic::Ordering::Relaxed) - a0;
+    let r = REALLOCS.load(std::sync::atomic::Ordering::Relaxed) - r0;
+    eprintln!("allocs/classify {:.2}, reallocs {:.2}, verdict needs {:.2}", a as f64 / 20000.0, r as f64 / 20000.0, strings as f64 / 20000.0);
 }

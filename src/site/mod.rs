@@ -25,10 +25,11 @@ use crate::history;
 use crate::store::{ServerRow, StoredTool};
 pub use history::{ChangeItem, Changes, FieldDiff};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
-use std::io;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Everything the site shows. The lead's `site` command fills it from the
 /// store.
@@ -154,8 +155,15 @@ pub fn environment() -> Environment<'static> {
 }
 
 /// Build (or update) the site in `out`.
+///
+/// Each page is streamed: prepared, rendered, compared or written, dropped.
+/// A page whose signature (a hash of everything its template sees, plus the
+/// templates) and file (size and change time) match what the manifest
+/// recorded last time is not rendered at all.
 pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
+    let started = std::time::Instant::now();
     let env = environment();
+    let key = render_key();
     let model = view::Model::new(input);
     let writer = Writer::new(out)?;
 
@@ -174,81 +182,179 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
         .get_template("server.html")
         .map_err(|e| tmpl_err("server.html", e))?;
 
-    parallel(model.order.len(), |k| {
-        let i = model.order[k];
-        let page = model.tool_page(i);
-        let html = tool_t
-            .render(&page)
-            .map_err(|e| tmpl_err(&model.tool_url[i], e))?;
-        writer.put(&model.tool_url[i], html.as_bytes())
-    })?;
-    parallel(model.servers.len(), |k| {
-        let page = model.server_page(k);
-        let url = &model.servers[k].url;
-        let html = server_t.render(&page).map_err(|e| tmpl_err(url, e))?;
-        writer.put(url, html.as_bytes())
-    })?;
+    // The search index and sitemaps (one pass over all tools each, on one
+    // thread) are made beside the pages, which keep every core busy.
+    let (pages, side) = std::thread::scope(|scope| {
+        let side = scope.spawn(|| -> Result<Vec<(String, Stamp)>, SiteError> {
+            let mut side = Vec::new();
+            // The search index, as JSON and as a script (for `file://`): the
+            // script's signature follows from the JSON's, so it is produced once
+            // to hash, not twice.
+            let json = |w: &mut dyn Write| {
+                model
+                    .write_search_index(w)
+                    .map_err(write_err("search-index.json"))
+            };
+            let (sig, len) = content_sig(&json)?;
+            side.push((
+                "search-index.json".into(),
+                writer.stream_signed("search-index.json", sig, len, &json)?,
+            ));
+            const JS_HEAD: &[u8] = b"window.MCP_CATALOGUE_INDEX = ";
+            const JS_TAIL: &[u8] = b";\n";
+            let mut h = HashWriter {
+                sha: Sha256::new(),
+                len: 0,
+            };
+            h.sha.update(b"search-index.js from JSON ");
+            h.sha.update(sig.to_le_bytes());
+            let js_sig = h.finish().0;
+            let js_len = JS_HEAD.len() as u64 + len + JS_TAIL.len() as u64;
+            let js = |w: &mut dyn Write| {
+                w.write_all(JS_HEAD)
+                    .and_then(|_| model.write_search_index(w))
+                    .and_then(|_| w.write_all(JS_TAIL))
+                    .map_err(write_err("search-index.js"))
+            };
+            side.push((
+                "search-index.js".into(),
+                writer.stream_signed("search-index.js", js_sig, js_len, &js)?,
+            ));
 
-    let render = |name: &str, ctx: minijinja::Value| -> Result<String, SiteError> {
-        let t = env.get_template(name).map_err(|e| tmpl_err(name, e))?;
-        t.render(ctx).map_err(|e| tmpl_err(name, e))
-    };
-    writer.put(
-        "index.html",
-        render(
-            "index.html",
-            minijinja::Value::from_serialize(model.index_page()),
-        )?
-        .as_bytes(),
-    )?;
-    writer.put(
-        "changes.html",
-        render(
-            "changes.html",
-            minijinja::Value::from_serialize(model.changes_page()),
-        )?
-        .as_bytes(),
-    )?;
+            // Sitemap: relative URLs unless a base URL is given; split past 50,000.
+            let base = input.base_url.as_deref();
+            let sitemap = |name: &str, tmpl: &str, urls: &dyn Fn() -> Vec<String>| {
+                let t = env.get_template(tmpl).map_err(|e| tmpl_err(tmpl, e))?;
+                writer.stream(name, &|w| {
+                    t.render_captured_to(minijinja::context! { urls => urls() }, w)
+                        .map(|_| ())
+                        .map_err(|e| tmpl_err(name, e))
+                })
+            };
+            let n = model.sitemap_len();
+            if n <= SITEMAP_MAX {
+                let stamp = sitemap("sitemap.xml", "sitemap.xml", &|| {
+                    model.sitemap_urls(base, 0..n)
+                })?;
+                side.push(("sitemap.xml".into(), stamp));
+            } else {
+                let mut parts = Vec::new();
+                for (k, start) in (0..n).step_by(SITEMAP_MAX).enumerate() {
+                    let name = format!("sitemap-{}.xml", k + 1);
+                    let end = (start + SITEMAP_MAX).min(n);
+                    let stamp = sitemap(&name, "sitemap.xml", &|| {
+                        model.sitemap_urls(base, start..end)
+                    })?;
+                    parts.push(view::absolute(base, &name));
+                    side.push((name, stamp));
+                }
+                let stamp = sitemap("sitemap.xml", "sitemap-index.xml", &|| parts.clone())?;
+                side.push(("sitemap.xml".into(), stamp));
+            }
+            Ok(side)
+        });
+        let pages = (|| -> Result<_, SiteError> {
+            let tool_stamps = Slots::new(model.tool_count());
+            parallel(model.tool_count(), |k| {
+                let i = model.tool_at(k);
+                let url = model.tool_url(i);
+                let page = model.tool_page(i);
+                let stamp = writer.page(&url, page_sig(&key, &page), || {
+                    tool_t.render(&page).map_err(|e| tmpl_err(&url, e))
+                })?;
+                tool_stamps.set(k, stamp);
+                Ok(())
+            })?;
+            tracing::info!("ticks {:?}", TICKS.iter().map(|t| t.load(Ordering::Relaxed) / 1_000_000).collect::<Vec<_>>());
+            tracing::info!(
+                "site: {} tool pages in {:.2}s",
+                model.tool_count(),
+                started.elapsed().as_secs_f64()
+            );
+            let server_stamps = Slots::new(model.servers.len());
+            parallel(model.servers.len(), |k| {
+                let page = model.server_page(k);
+                let url = &model.servers[k].url;
+                let stamp = writer.page(url, page_sig(&key, &page), || {
+                    server_t.render(&page).map_err(|e| tmpl_err(url, e))
+                })?;
+                server_stamps.set(k, stamp);
+                Ok(())
+            })?;
+            Ok((tool_stamps.into_inner(), server_stamps.into_inner()))
+        })();
+        let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (pages, side)
+    });
+    let (tool_stamps, server_stamps) = pages?;
+    let mut misc = side?;
+    {
+        let index = model.index_page();
+        let t = env
+            .get_template("index.html")
+            .map_err(|e| tmpl_err("index.html", e))?;
+        let stamp = writer.page("index.html", page_sig(&key, &index), || {
+            t.render(&index).map_err(|e| tmpl_err("index.html", e))
+        })?;
+        misc.push(("index.html".into(), stamp));
+    }
+    {
+        let changes = model.changes_page();
+        let t = env
+            .get_template("changes.html")
+            .map_err(|e| tmpl_err("changes.html", e))?;
+        let stamp = writer.page("changes.html", page_sig(&key, &changes), || {
+            t.render(&changes).map_err(|e| tmpl_err("changes.html", e))
+        })?;
+        misc.push(("changes.html".into(), stamp));
+    }
     for (name, text) in ASSETS {
-        writer.put(name, text.as_bytes())?;
+        let stamp = writer.stream(name, &|w| {
+            w.write_all(text.as_bytes()).map_err(write_err(name))
+        })?;
+        misc.push((name.to_string(), stamp));
     }
-    let json = model.search_index_json();
-    writer.put("search-index.json", json.as_bytes())?;
-    let js = format!("window.MCP_CATALOGUE_INDEX = {json};\n");
-    writer.put("search-index.js", js.as_bytes())?;
-
-    // Sitemap: relative URLs unless a base URL is given; split past 50,000.
-    let urls = model.sitemap_urls(input.base_url.as_deref());
-    if urls.len() <= SITEMAP_MAX {
-        writer.put(
-            "sitemap.xml",
-            render("sitemap.xml", minijinja::context! { urls })?.as_bytes(),
-        )?;
-    } else {
-        let mut parts = Vec::new();
-        for (n, chunk) in urls.chunks(SITEMAP_MAX).enumerate() {
-            let name = format!("sitemap-{}.xml", n + 1);
-            writer.put(
-                &name,
-                render("sitemap.xml", minijinja::context! { urls => chunk })?.as_bytes(),
-            )?;
-            parts.push(view::absolute(input.base_url.as_deref(), &name));
+    // The manifest: every file of this build with its stamp, in build order.
+    let removed = writer.finish(&|w| {
+        for (k, stamp) in tool_stamps.iter().enumerate() {
+            stamp.write_line(w, &model.tool_url(model.tool_at(k)))?;
         }
-        writer.put(
-            "sitemap.xml",
-            render("sitemap-index.xml", minijinja::context! { urls => parts })?.as_bytes(),
-        )?;
-    }
-
-    let removed = writer.finish()?;
-    Ok(SiteStats {
-        pages: model.order.len() + model.servers.len() + 2,
+        for (s, stamp) in model.servers.iter().zip(&server_stamps) {
+            stamp.write_line(w, &s.url)?;
+        }
+        for (name, stamp) in &misc {
+            stamp.write_line(w, name)?;
+        }
+        Ok(())
+    })?;
+    let stats = SiteStats {
+        pages: model.tool_count() + model.servers.len() + 2,
         written: writer.written.load(Ordering::Relaxed),
         unchanged: writer.unchanged.load(Ordering::Relaxed),
         removed,
-    })
+    };
+    tracing::info!(
+        "site: {} pages ({} files written, {} unchanged, {} removed) in {:.2}s",
+        stats.pages,
+        stats.written,
+        stats.unchanged,
+        stats.removed,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(stats)
 }
 
+pub(crate) static TICKS: [AtomicUsize; 10] = [const { AtomicUsize::new(0) }; 10];
+pub(crate) struct Tick(u64);
+fn cpu_now() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+impl Tick {
+    pub(crate) fn new() -> Tick { Tick(cpu_now()) }
+    pub(crate) fn tick(&mut self, k: usize) { let n = cpu_now(); TICKS[k].fetch_add((n - self.0) as usize, Ordering::Relaxed); self.0 = n; }
+}
 fn tmpl_err(page: &str, source: minijinja::Error) -> SiteError {
     SiteError::Template {
         page: page.to_string(),
@@ -256,31 +362,272 @@ fn tmpl_err(page: &str, source: minijinja::Error) -> SiteError {
     }
 }
 
-/// Run `f(0..n)` on all cores, stopping at the first error.
+fn write_err(name: &str) -> impl FnOnce(io::Error) -> SiteError + '_ {
+    move |source| SiteError::Io {
+        path: PathBuf::from(name),
+        source,
+    }
+}
+
+/// Bump when a change outside the templates and the view model (the
+/// environment's formatter, say) changes how the same data renders: every
+/// page's signature includes it, so the next build re-renders every page.
+const RENDER_VERSION: &str = "1";
+
+/// The part of every page signature that is not the page's own data: the
+/// render version, the crate version and all templates.
+fn render_key() -> Sha256 {
+    let mut h = Sha256::new();
+    for part in [RENDER_VERSION, env!("CARGO_PKG_VERSION")] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for (name, source) in TEMPLATES {
+        for part in [name, source] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    h
+}
+
+/// Feeds written bytes to SHA-256, counting them.
+struct HashWriter {
+    sha: Sha256,
+    len: u64,
+}
+
+impl HashWriter {
+    /// (first 64 bits of the digest, bytes written)
+    fn finish(self) -> (u64, u64) {
+        let d = self.sha.finalize();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        (u64::from_le_bytes(b), self.len)
+    }
+}
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sha.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The signature of what `produce` writes (a hash of the bytes), and its
+/// length.
+fn content_sig(
+    produce: &dyn Fn(&mut dyn Write) -> Result<(), SiteError>,
+) -> Result<(u64, u64), SiteError> {
+    let mut h = HashWriter {
+        sha: Sha256::new(),
+        len: 0,
+    };
+    produce(&mut h)?;
+    Ok(h.finish())
+}
+
+/// The signature of a page: a hash of the render key and of the data its
+/// template sees (the page serialized as JSON). `None` if it cannot be
+/// serialized (then the page is always rendered and compared).
+fn page_sig<T: serde::Serialize>(key: &Sha256, page: &T) -> Option<u64> {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        serde_json::to_writer(&mut *buf, page).ok()?;
+        let mut h = HashWriter {
+            sha: key.clone(),
+            len: 0,
+        };
+        h.sha.update(&buf[..]);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Some(h.finish().0)
+    })
+}
+
+/// What the manifest records of a file: the signature it was made from, and
+/// its size and change time when last written or checked. A file whose
+/// signature, size and change time all still match is not looked at again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    sig: u64,
+    size: u64,
+    ctime: i64,
+    ctime_ns: u32,
+}
+
+impl Stamp {
+    /// Matches no file (old manifests and unknown signatures).
+    const UNKNOWN: Stamp = Stamp {
+        sig: 0,
+        size: u64::MAX,
+        ctime: 0,
+        ctime_ns: 0,
+    };
+
+    fn of(sig: Option<u64>, m: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        match sig {
+            Some(sig) => Stamp {
+                sig,
+                size: m.len(),
+                ctime: m.ctime(),
+                ctime_ns: m.ctime_nsec() as u32,
+            },
+            None => Stamp::UNKNOWN,
+        }
+    }
+
+    /// The file `m` is the one this stamp was taken of, unchanged since.
+    fn matches(&self, m: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        m.is_file()
+            && self.size == m.len()
+            && self.ctime == m.ctime()
+            && i64::from(self.ctime_ns) == m.ctime_nsec()
+    }
+
+    /// `path\tsig\tsize\tctime.ns`, or just `path` when unknown.
+    fn write_line(&self, w: &mut dyn Write, path: &str) -> io::Result<()> {
+        if *self == Stamp::UNKNOWN {
+            writeln!(w, "{path}")
+        } else {
+            writeln!(
+                w,
+                "{path}\t{:016x}\t{}\t{}.{:09}",
+                self.sig, self.size, self.ctime, self.ctime_ns
+            )
+        }
+    }
+
+    fn parse(fields: &str) -> Option<Stamp> {
+        let mut f = fields.split('\t');
+        let sig = u64::from_str_radix(f.next()?, 16).ok()?;
+        let size = f.next()?.parse().ok()?;
+        let (s, ns) = f.next()?.split_once('.')?;
+        let stamp = Stamp {
+            sig,
+            size,
+            ctime: s.parse().ok()?,
+            ctime_ns: ns.parse().ok()?,
+        };
+        f.next().is_none().then_some(stamp)
+    }
+}
+
+/// One stamp per page, filled in parallel.
+struct Slots(std::sync::Mutex<Vec<Stamp>>);
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots(std::sync::Mutex::new(vec![Stamp::UNKNOWN; n]))
+    }
+    fn set(&self, k: usize, stamp: Stamp) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())[k] = stamp;
+    }
+    fn into_inner(self) -> Vec<Stamp> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn path_key(rel: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rel.hash(&mut h);
+    h.finish()
+}
+
+/// The previous build's manifest, by path hash (no path text is kept: 8
+/// bytes a path instead of ~50), with which paths this build produced.
+#[derive(Default)]
+struct OldManifest {
+    entries: Vec<(u64, Stamp)>,
+    seen: Vec<AtomicBool>,
+}
+
+impl OldManifest {
+    fn load(path: &Path) -> OldManifest {
+        let Ok(f) = std::fs::File::open(path) else {
+            return OldManifest::default();
+        };
+        let mut entries = Vec::new();
+        for line in BufReader::new(f).lines() {
+            let Ok(line) = line else { break };
+            let (rel, stamp) = match line.split_once('\t') {
+                Some((rel, rest)) => (rel, Stamp::parse(rest).unwrap_or(Stamp::UNKNOWN)),
+                None => (line.as_str(), Stamp::UNKNOWN),
+            };
+            entries.push((path_key(rel), stamp));
+        }
+        entries.sort_unstable_by_key(|e| e.0);
+        entries.shrink_to_fit();
+        let seen = entries.iter().map(|_| AtomicBool::new(false)).collect();
+        OldManifest { entries, seen }
+    }
+
+    fn find(&self, rel: &str) -> Option<usize> {
+        let key = path_key(rel);
+        let k = self.entries.partition_point(|e| e.0 < key);
+        (k < self.entries.len() && self.entries[k].0 == key).then_some(k)
+    }
+
+    /// The stamp recorded for `rel`, noting that this build has it.
+    fn lookup(&self, rel: &str) -> Option<Stamp> {
+        let k = self.find(rel)?;
+        self.seen[k].store(true, Ordering::Relaxed);
+        Some(self.entries[k].1).filter(|s| *s != Stamp::UNKNOWN)
+    }
+
+    fn seen(&self, rel: &str) -> bool {
+        self.find(rel)
+            .is_some_and(|k| self.seen[k].load(Ordering::Relaxed))
+    }
+}
+
+/// Run `f(0..n)` on all cores, stopping at the first error. Work goes in
+/// chunks of neighbouring items (pages of one directory), and threads start
+/// far apart so they seldom create files in the same directory at once.
 fn parallel<F>(n: usize, f: F) -> Result<(), SiteError>
 where
     F: Fn(usize) -> Result<(), SiteError> + Sync,
 {
     const CHUNK: usize = 32;
+    let chunks = n.div_ceil(CHUNK);
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
         .clamp(1, 16)
-        .min(n.div_ceil(CHUNK).max(1));
+        .min(chunks.max(1));
     if threads <= 1 {
         return (0..n).try_for_each(f);
     }
+    // Grab number g → chunk (g % threads) * stripe + g / threads.
+    let stripe = chunks.div_ceil(threads);
     let next = AtomicUsize::new(0);
     let failed = std::sync::Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
-                let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                if start >= n {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                if g >= stripe * threads {
                     return;
                 }
+                let c = (g % threads) * stripe + g / threads;
+                if c >= chunks {
+                    continue;
+                }
+                let start = c * CHUNK;
                 for i in start..(start + CHUNK).min(n) {
                     if let Err(e) = f(i) {
-                        next.store(n, Ordering::Relaxed);
+                        next.store(usize::MAX / 2, Ordering::Relaxed);
                         let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
                         slot.get_or_insert(e);
                         return;
@@ -295,13 +642,13 @@ where
     }
 }
 
-/// Writes files under the site root: only when changed, atomically, and
-/// only at checked relative paths.
+/// Writes files under the site root: only when changed, atomically when
+/// replacing, and only at checked relative paths.
 struct Writer {
     root: PathBuf,
+    old: OldManifest,
     written: AtomicUsize,
     unchanged: AtomicUsize,
-    files: std::sync::Mutex<BTreeSet<String>>,
 }
 
 /// A relative path we are willing to write: `/`-separated components of
@@ -316,14 +663,155 @@ pub fn safe_rel(rel: &str) -> bool {
         })
 }
 
+/// What to put in a file.
+enum Body<'b> {
+    Bytes(&'b [u8]),
+    /// Its length and how to write it (deterministic: it may run again).
+    Stream(u64, &'b dyn Fn(&mut dyn Write) -> Result<(), SiteError>),
+}
+
+impl Body<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Stream(n, _) => *n,
+        }
+    }
+
+    fn write_to(&self, w: &mut dyn Write) -> Result<(), SiteError> {
+        match self {
+            Body::Bytes(b) => w.write_all(b).map_err(write_err("(page)")),
+            Body::Stream(_, produce) => produce(w),
+        }
+    }
+
+    /// The file at `p` (of the same length) holds exactly this.
+    fn same_as(&self, p: &Path) -> Result<bool, SiteError> {
+        match self {
+            Body::Bytes(b) => Ok(std::fs::read(p).map_err(io_err(p))? == *b),
+            Body::Stream(_, produce) => {
+                let f = std::fs::File::open(p).map_err(io_err(p))?;
+                let mut cmp = CompareWriter {
+                    file: BufReader::with_capacity(64 * 1024, f),
+                    same: true,
+                    buf: Vec::new(),
+                };
+                produce(&mut cmp)?;
+                let mut rest = [0u8; 1];
+                Ok(cmp.same && matches!(cmp.file.read(&mut rest), Ok(0)))
+            }
+        }
+    }
+}
+
+/// Compares what is written with a file's bytes.
+struct CompareWriter {
+    file: BufReader<std::fs::File>,
+    same: bool,
+    buf: Vec<u8>,
+}
+
+impl Write for CompareWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.same {
+            self.buf.resize(data.len(), 0);
+            self.same = self.file.read_exact(&mut self.buf).is_ok() && self.buf == data;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Write `body` to a file just created at `p`; remove it on failure.
+fn fill_new(p: &Path, f: std::fs::File, body: &Body) -> Result<std::fs::Metadata, SiteError> {
+    let result = (|| {
+        let f = match body {
+            Body::Bytes(b) => {
+                let mut f = f;
+                f.write_all(b).map_err(io_err(p))?;
+                f
+            }
+            Body::Stream(..) => {
+                let mut w = io::BufWriter::with_capacity(64 * 1024, f);
+                body.write_to(&mut w)?;
+                w.into_inner().map_err(|e| io_err(p)(e.into_error()))?
+            }
+        };
+        f.metadata().map_err(io_err(p))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(p);
+    }
+    result
+}
+
+fn create_new(p: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(p)
+}
+
+/// Put `body` at `p` unless the file there already holds exactly it. A new
+/// file is written in place (a torn one differs, so the next build rewrites
+/// it); an existing one is replaced by a temp file and a rename, so readers
+/// never see half a page. `meta` is what a stat of `p` found, if one was
+/// made (`Some(None)`: nothing there). Returns whether it wrote and the
+/// file's metadata.
+fn put_file(
+    p: &Path,
+    meta: Option<Option<std::fs::Metadata>>,
+    body: &Body,
+) -> Result<(bool, std::fs::Metadata), SiteError> {
+    let m = match meta {
+        Some(Some(m)) => m,
+        _ => match create_new(p) {
+            Ok(f) => return Ok((true, fill_new(p, f, body)?)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                std::fs::symlink_metadata(p).map_err(io_err(p))?
+            }
+            Err(e) => return Err(io_err(p)(e)),
+        },
+    };
+    if m.is_dir() {
+        return Err(io_err(p)(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "a directory is in the way",
+        )));
+    }
+    if m.is_file() && m.len() == body.len() && body.same_as(p)? {
+        return Ok((false, m));
+    }
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("page");
+    let tmp = p.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let f = match create_new(&tmp) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // A leftover of an earlier run with our process id.
+            let _ = std::fs::remove_file(&tmp);
+            create_new(&tmp)
+        }
+        other => other,
+    }
+    .map_err(io_err(&tmp))?;
+    fill_new(&tmp, f, body)?;
+    if let Err(e) = std::fs::rename(&tmp, p) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(p)(e));
+    }
+    // The rename changed its change time: stat it again.
+    Ok((true, std::fs::symlink_metadata(p).map_err(io_err(p))?))
+}
+
 impl Writer {
     fn new(out: &Path) -> Result<Writer, SiteError> {
         std::fs::create_dir_all(out).map_err(io_err(out))?;
         Ok(Writer {
             root: out.to_path_buf(),
+            old: OldManifest::load(&out.join(MANIFEST)),
             written: AtomicUsize::new(0),
             unchanged: AtomicUsize::new(0),
-            files: Default::default(),
         })
     }
 
@@ -345,61 +833,138 @@ impl Writer {
     /// Create a directory under the root, refusing one that is a symlink.
     fn dir(&self, rel: &str) -> Result<(), SiteError> {
         let p = self.path(rel)?;
+        match std::fs::create_dir(&p) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&p)(e)),
+        }
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() || !m.is_dir() => {
                 Err(SiteError::UnsafePath(rel.to_string()))
             }
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                std::fs::create_dir(&p).map_err(io_err(&p))
-            }
             Err(e) => Err(io_err(&p)(e)),
         }
     }
 
-    fn put(&self, rel: &str, content: &[u8]) -> Result<(), SiteError> {
-        let p = self.path(rel)?;
-        let changed = write_if_changed(&p, content).map_err(io_err(&p))?;
-        if changed {
-            self.written.fetch_add(1, Ordering::Relaxed);
+    fn count(&self, written: bool) {
+        let c = if written {
+            &self.written
         } else {
-            self.unchanged.fetch_add(1, Ordering::Relaxed);
+            &self.unchanged
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The file at `p` is still the one the manifest recorded with `sig`:
+    /// `Ok(Ok(stamp))`. Otherwise what a stat found, if one was made.
+    #[allow(clippy::type_complexity)]
+    fn check(
+        &self,
+        rel: &str,
+        p: &Path,
+        sig: Option<u64>,
+    ) -> Result<Result<Stamp, Option<Option<std::fs::Metadata>>>, SiteError> {
+        let old = self.old.lookup(rel);
+        let Some(old) = old.filter(|o| sig == Some(o.sig)) else {
+            return Ok(Err(None));
+        };
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if old.matches(&m) => Ok(Ok(old)),
+            Ok(m) => Ok(Err(Some(Some(m)))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Err(Some(None))),
+            Err(e) => Err(io_err(p)(e)),
         }
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(rel.to_string());
-        Ok(())
+    }
+
+    /// A page with signature `sig`: rendered (by `render`) only unless the
+    /// manifest shows the file already made from the same signature.
+    fn page(
+        &self,
+        rel: &str,
+        sig: Option<u64>,
+        render: impl FnOnce() -> Result<String, SiteError>,
+    ) -> Result<Stamp, SiteError> {
+        let p = self.path(rel)?;
+        let meta = match self.check(rel, &p, sig)? {
+            Ok(stamp) => {
+                self.count(false);
+                return Ok(stamp);
+            }
+            Err(meta) => meta,
+        };
+        let text = render()?;
+        let (wrote, m) = put_file(&p, meta, &Body::Bytes(text.as_bytes()))?;
+        self.count(wrote);
+        Ok(Stamp::of(sig, &m))
+    }
+
+    /// A file written by `produce` (which may run up to three times: to
+    /// hash, to compare, to write), never held in memory whole.
+    fn stream(
+        &self,
+        rel: &str,
+        produce: &dyn Fn(&mut dyn Write) -> Result<(), SiteError>,
+    ) -> Result<Stamp, SiteError> {
+        let (sig, len) = content_sig(produce)?;
+        self.stream_signed(rel, sig, len, produce)
+    }
+
+    /// Like `stream`, with the content's signature and length known.
+    fn stream_signed(
+        &self,
+        rel: &str,
+        sig: u64,
+        len: u64,
+        produce: &dyn Fn(&mut dyn Write) -> Result<(), SiteError>,
+    ) -> Result<Stamp, SiteError> {
+        let p = self.path(rel)?;
+        let meta = match self.check(rel, &p, Some(sig))? {
+            Ok(stamp) => {
+                self.count(false);
+                return Ok(stamp);
+            }
+            Err(meta) => meta,
+        };
+        let (wrote, m) = put_file(&p, meta, &Body::Stream(len, produce))?;
+        self.count(wrote);
+        Ok(Stamp::of(Some(sig), &m))
     }
 
     /// Delete files the previous build wrote and this one did not, then
-    /// record this build's files. Returns how many were deleted.
-    fn finish(&self) -> Result<usize, SiteError> {
-        let files = std::mem::take(&mut *self.files.lock().unwrap_or_else(|p| p.into_inner()));
-        let manifest = self.root.join(MANIFEST);
-        let old = std::fs::read_to_string(&manifest).unwrap_or_default();
+    /// record this build's files (written by `manifest`). Returns how many
+    /// were deleted.
+    fn finish(
+        &self,
+        manifest: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<usize, SiteError> {
+        let path = self.root.join(MANIFEST);
         let mut removed = 0;
         let mut dirs = BTreeSet::new();
-        for rel in old.lines() {
-            if files.contains(rel) || !safe_rel(rel) {
-                continue;
-            }
-            let ours = rel.starts_with("tools/")
-                || rel.starts_with("servers/")
-                || rel.starts_with("sitemap-");
-            if !ours {
-                continue;
-            }
-            let p = self.path(rel)?;
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.is_file() => {
-                    std::fs::remove_file(&p).map_err(io_err(&p))?;
-                    removed += 1;
-                    if let Some((d, _)) = rel.rsplit_once('/') {
-                        dirs.insert(d.to_string());
-                    }
+        if let Ok(f) = std::fs::File::open(&path) {
+            for line in BufReader::new(f).lines() {
+                let Ok(line) = line else { break };
+                let rel = line.split_once('\t').map_or(line.as_str(), |(r, _)| r);
+                if !safe_rel(rel) || self.old.seen(rel) {
+                    continue;
                 }
-                _ => {}
+                let ours = rel.starts_with("tools/")
+                    || rel.starts_with("servers/")
+                    || rel.starts_with("sitemap-");
+                if !ours {
+                    continue;
+                }
+                let p = self.path(rel)?;
+                match std::fs::symlink_metadata(&p) {
+                    Ok(m) if m.is_file() => {
+                        std::fs::remove_file(&p).map_err(io_err(&p))?;
+                        removed += 1;
+                        if let Some((d, _)) = rel.rsplit_once('/') {
+                            dirs.insert(d.to_string());
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         for d in dirs {
@@ -408,12 +973,10 @@ impl Writer {
                 let _ = std::fs::remove_dir(self.root.join(&d));
             }
         }
-        let mut list = String::new();
-        for f in &files {
-            list.push_str(f);
-            list.push('\n');
-        }
-        if write_if_changed(&manifest, list.as_bytes()).map_err(io_err(&manifest))? {
+        let produce = |w: &mut dyn Write| manifest(w).map_err(write_err(MANIFEST));
+        let (_, len) = content_sig(&produce)?;
+        let (wrote, _) = put_file(&path, None, &Body::Stream(len, &produce))?;
+        if wrote {
             self.written.fetch_add(1, Ordering::Relaxed);
         }
         Ok(removed)
@@ -421,30 +984,15 @@ impl Writer {
 }
 
 /// Write `content` to `path` unless the file already holds exactly it
-/// (size compared first, then bytes). Writes a temp file beside it and
-/// renames, so readers never see half a page. Returns whether it wrote.
+/// (size compared first, then bytes). A new file is written in place; an
+/// existing one is replaced by a temp file and a rename, so readers never
+/// see half a page. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, content: &[u8]) -> io::Result<bool> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() && m.len() == content.len() as u64 => {
-            if std::fs::read(path)? == content {
-                return Ok(false);
-            }
-        }
-        Ok(m) if m.is_dir() => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "a directory is in the way",
-            ));
-        }
-        _ => {}
+    match put_file(path, None, &Body::Bytes(content)) {
+        Ok((wrote, _)) => Ok(wrote),
+        Err(SiteError::Io { source, .. }) => Err(source),
+        Err(e) => Err(io::Error::other(e.to_string())),
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("page");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, content).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|_| true)
 }
 
 #[cfg(test)]

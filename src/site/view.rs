@@ -26,8 +26,8 @@ pub(super) struct ServerInfo<'a> {
     pub slug: String,
     /// `servers/<slug>.html`
     pub url: String,
-    /// Tool indices, sorted by name.
-    pub tools: Vec<usize>,
+    /// Its tools: a range of `Model::order` (so sorted by name).
+    pub tools: std::ops::Range<usize>,
 }
 
 /// A tool whose actions were expanded, with its actions.
@@ -36,30 +36,33 @@ struct Umbrella {
     /// The argument keys its policy rule matches on (may be empty).
     keys: Vec<String>,
     /// Action tool indices, sorted by name.
-    children: Vec<usize>,
+    children: Vec<u32>,
     /// The umbrella tool itself, if catalogued.
     tool: Option<usize>,
 }
 
+/// Per-tool data is kept small (`u32` indices, no per-tool URL strings):
+/// the model lives beside a catalogue of 100,000 tools for the whole build.
 pub(super) struct Model<'a> {
     input: &'a SiteInput<'a>,
     pub servers: Vec<ServerInfo<'a>>,
     /// Tool indices sorted by (server, name).
-    pub order: Vec<usize>,
-    /// Per tool index: `tools/<server-slug>/<tool-slug>.html`.
-    pub tool_url: Vec<String>,
-    tool_server: Vec<usize>,
+    order: Vec<u32>,
+    /// Per tool index: its file name's slug when that is not the name itself
+    /// (the page is `tools/<server-slug>/<tool-slug>.html`).
+    tool_slug: Vec<Option<Box<str>>>,
+    tool_server: Vec<u32>,
     umbrellas: Vec<Umbrella>,
     /// (server index, umbrella name) → umbrella index.
     umbrella_of: HashMap<(usize, &'a str), usize>,
     /// Names used by tools of more than one server (policy keys get qualified).
     shared_names: HashSet<&'a str>,
     /// Related-tool groups: by expansion category and by verdict category.
-    exp_group: HashMap<(usize, &'a str), Vec<usize>>,
-    cat_group: HashMap<(usize, Option<Category>), Vec<usize>>,
+    exp_group: HashMap<(u32, &'a str), Vec<u32>>,
+    cat_group: HashMap<(u32, Option<Category>), Vec<u32>>,
     /// Position of each tool in its two groups.
-    exp_pos: Vec<usize>,
-    cat_pos: Vec<usize>,
+    exp_pos: Vec<u32>,
+    cat_pos: Vec<u32>,
 }
 
 // ---------------------------------------------------------------- views
@@ -121,7 +124,7 @@ struct ServerLink<'a> {
 #[derive(Serialize)]
 struct UmbrellaView<'a> {
     name: &'a str,
-    url: Option<&'a str>,
+    url: Option<String>,
     selector: String,
     snippet: Option<String>,
 }
@@ -167,7 +170,7 @@ struct Line {
 #[derive(Serialize)]
 struct Link<'a> {
     name: &'a str,
-    url: &'a str,
+    url: String,
     kind: Option<&'static str>,
     risk: Option<&'static str>,
 }
@@ -206,7 +209,7 @@ struct Count {
 #[derive(Serialize)]
 struct Row<'a> {
     name: &'a str,
-    url: &'a str,
+    url: String,
     kind: &'static str,
     category: &'static str,
     exp_category: Option<&'a str>,
@@ -286,7 +289,7 @@ struct ChangeView<'a> {
     server: &'a str,
     tool: &'a str,
     time: String,
-    url: Option<&'a str>,
+    url: Option<String>,
     server_url: Option<&'a str>,
     old_risk: Option<&'static str>,
     new_risk: Option<&'static str>,
@@ -310,7 +313,7 @@ struct SearchEntry<'a> {
     c: Option<&'a str>,
     #[serde(skip_serializing_if = "String::is_empty")]
     d: String,
-    u: &'a str,
+    u: String,
 }
 
 // ---------------------------------------------------------------- model
@@ -318,6 +321,10 @@ struct SearchEntry<'a> {
 impl<'a> Model<'a> {
     pub fn new(input: &'a SiteInput<'a>) -> Model<'a> {
         let tools = input.tools;
+        assert!(
+            tools.len() < u32::MAX as usize,
+            "more tools than a site can show"
+        );
 
         // Servers: every configured one plus any a tool names.
         let mut names: Vec<&'a str> = input.servers.iter().map(|s| s.name.as_str()).collect();
@@ -336,53 +343,72 @@ impl<'a> Model<'a> {
                     row: rows.get(name).copied(),
                     url: format!("servers/{slug}.html"),
                     slug,
-                    tools: Vec::new(),
+                    tools: 0..0,
                 }
             })
             .collect();
-        let server_idx: HashMap<&str, usize> =
-            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-
-        let mut order: Vec<usize> = (0..tools.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (&tools[a].record, &tools[b].record);
-            (x.server.as_str(), x.name.as_str(), a).cmp(&(y.server.as_str(), y.name.as_str(), b))
-        });
-        let tool_server: Vec<usize> = tools
+        drop(slugs);
+        let tool_server: Vec<u32> = tools
             .iter()
-            .map(|t| server_idx[t.record.server.as_str()])
+            .map(|t| {
+                names
+                    .binary_search(&t.record.server.as_str())
+                    .expect("every tool's server is listed") as u32
+            })
             .collect();
+        drop(names);
 
-        // Tool URLs, one slugger per server directory, in sorted order.
-        let mut tool_url = vec![String::new(); tools.len()];
-        let mut sluggers: Vec<Slugger> = (0..servers.len()).map(|_| Slugger::new()).collect();
-        for &i in &order {
-            let s = tool_server[i];
-            let slug = sluggers[s].get(&tools[i].record.name);
-            tool_url[i] = format!("tools/{}/{}.html", servers[s].slug, slug);
-            servers[s].tools.push(i);
+        let mut order: Vec<u32> = (0..tools.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&tools[a as usize].record, &tools[b as usize].record);
+            (tool_server[a as usize], x.name.as_str(), a).cmp(&(
+                tool_server[b as usize],
+                y.name.as_str(),
+                b,
+            ))
+        });
+
+        // Tool slugs, one slugger per server directory (one at a time), in
+        // sorted order; each server's tools are a range of `order`.
+        let mut tool_slug: Vec<Option<Box<str>>> = vec![None; tools.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let s = tool_server[order[start] as usize];
+            let end = start
+                + order[start..]
+                    .iter()
+                    .position(|&i| tool_server[i as usize] != s)
+                    .unwrap_or(order.len() - start);
+            let mut slugger = Slugger::new();
+            for &i in &order[start..end] {
+                let name = tools[i as usize].record.name.as_str();
+                let slug = slugger.get(name);
+                if slug != name {
+                    tool_slug[i as usize] = Some(slug.into_boxed_str());
+                }
+            }
+            servers[s as usize].tools = start..end;
+            start = end;
         }
 
         // Umbrellas and their actions.
-        let by_name: HashMap<(usize, &str), usize> = order
-            .iter()
-            .map(|&i| ((tool_server[i], tools[i].record.name.as_str()), i))
-            .collect();
         let mut umbrellas: Vec<Umbrella> = Vec::new();
         let mut umbrella_of: HashMap<(usize, &str), usize> = HashMap::new();
         for &i in &order {
+            let i = i as usize;
             if let Some(parent) = tools[i].record.parent.as_deref() {
-                let key = (tool_server[i], parent);
+                let s = tool_server[i] as usize;
+                let key = (s, parent);
                 let u = *umbrella_of.entry(key).or_insert_with(|| {
                     umbrellas.push(Umbrella {
-                        server: key.0,
+                        server: s,
                         keys: Vec::new(),
                         children: Vec::new(),
-                        tool: by_name.get(&key).copied(),
+                        tool: find_tool(tools, &order[servers[s].tools.clone()], parent),
                     });
                     umbrellas.len() - 1
                 });
-                umbrellas[u].children.push(i);
+                umbrellas[u].children.push(i as u32);
             }
         }
         let null = Value::Null;
@@ -391,42 +417,47 @@ impl<'a> Model<'a> {
                 .children
                 .iter()
                 .map(|&c| {
-                    (
-                        tools[c].record.name.as_str(),
-                        tools[c].record.selector.as_ref().unwrap_or(&null),
-                    )
+                    let r = &tools[c as usize].record;
+                    (r.name.as_str(), r.selector.as_ref().unwrap_or(&null))
                 })
                 .collect();
             u.keys = choose_match_keys(&sels);
         }
 
         // Names shared by several servers are qualified `server/name` in policies.
-        let mut first_server: HashMap<&str, usize> = HashMap::new();
+        let mut by_name = order.clone();
+        by_name.sort_by(|&a, &b| {
+            let (x, y) = (&tools[a as usize].record, &tools[b as usize].record);
+            x.name.cmp(&y.name)
+        });
         let mut shared_names = HashSet::new();
-        for &i in &order {
-            let n = tools[i].record.name.as_str();
-            let s = tool_server[i];
-            if *first_server.entry(n).or_insert(s) != s {
-                shared_names.insert(n);
+        for run in by_name
+            .chunk_by(|&a, &b| tools[a as usize].record.name == tools[b as usize].record.name)
+        {
+            let s = tool_server[run[0] as usize];
+            if run.iter().any(|&i| tool_server[i as usize] != s) {
+                shared_names.insert(tools[run[0] as usize].record.name.as_str());
             }
         }
+        drop(by_name);
 
         // Related-tool groups (order is sorted, so groups are sorted by name).
-        let mut exp_group: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
-        let mut cat_group: HashMap<(usize, Option<Category>), Vec<usize>> = HashMap::new();
+        let mut exp_group: HashMap<(u32, &str), Vec<u32>> = HashMap::new();
+        let mut cat_group: HashMap<(u32, Option<Category>), Vec<u32>> = HashMap::new();
         let mut exp_pos = vec![0; tools.len()];
         let mut cat_pos = vec![0; tools.len()];
         for &i in &order {
-            let s = tool_server[i];
-            if let Some(c) = tools[i].record.category.as_deref() {
+            let s = tool_server[i as usize];
+            let t = &tools[i as usize];
+            if let Some(c) = t.record.category.as_deref() {
                 let g = exp_group.entry((s, c)).or_default();
-                exp_pos[i] = g.len();
+                exp_pos[i as usize] = g.len() as u32;
                 g.push(i);
             }
             let g = cat_group
-                .entry((s, tools[i].verdict.as_ref().map(|v| v.category)))
+                .entry((s, t.verdict.as_ref().map(|v| v.category)))
                 .or_default();
-            cat_pos[i] = g.len();
+            cat_pos[i as usize] = g.len() as u32;
             g.push(i);
         }
 
@@ -434,7 +465,7 @@ impl<'a> Model<'a> {
             input,
             servers,
             order,
-            tool_url,
+            tool_slug,
             tool_server,
             umbrellas,
             umbrella_of,
@@ -444,6 +475,23 @@ impl<'a> Model<'a> {
             exp_pos,
             cat_pos,
         }
+    }
+
+    /// How many tool pages.
+    pub fn tool_count(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The tool index of the `k`th tool page (pages go by server, then name).
+    pub fn tool_at(&self, k: usize) -> usize {
+        self.order[k] as usize
+    }
+
+    /// The tool indices of server `k`, sorted by name.
+    fn server_tools(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        self.order[self.servers[k].tools.clone()]
+            .iter()
+            .map(|&i| i as usize)
     }
 
     fn tool(&self, i: usize) -> &'a StoredTool {
@@ -473,23 +521,34 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn url_of(&self, i: usize) -> &str {
-        &self.tool_url[i]
+    /// `tools/<server-slug>/<tool-slug>.html`
+    pub fn tool_url(&self, i: usize) -> String {
+        let server = &self.servers[self.tool_server[i] as usize].slug;
+        let slug = match &self.tool_slug[i] {
+            Some(s) => s,
+            None => self.tool(i).record.name.as_str(),
+        };
+        let mut url = String::with_capacity(12 + server.len() + slug.len());
+        url.push_str("tools/");
+        url.push_str(server);
+        url.push('/');
+        url.push_str(slug);
+        url.push_str(".html");
+        url
+    }
+
+    fn url_of(&self, i: usize) -> String {
+        self.tool_url(i)
     }
 
     /// The umbrella rule for the given actions.
-    fn umbrella_rule(
-        &self,
-        u: &Umbrella,
-        children: &[usize],
-        with_discovery: bool,
-    ) -> Option<Rule> {
+    fn umbrella_rule(&self, u: &Umbrella, children: &[u32], with_discovery: bool) -> Option<Rule> {
         if u.keys.is_empty() {
             return None;
         }
         let mut actions: BTreeMap<String, Rule> = BTreeMap::new();
         for &c in children {
-            let t = self.tool(c);
+            let t = self.tool(c as usize);
             let (Some(v), Some(sel)) = (t.verdict.as_ref(), t.record.selector.as_ref()) else {
                 continue;
             };
@@ -512,7 +571,8 @@ impl<'a> Model<'a> {
         if actions.is_empty() && !with_discovery {
             return None;
         }
-        let discovery = with_discovery.then(|| Box::new(crate::policy::discovery_rule(self.input.profile)));
+        let discovery =
+            with_discovery.then(|| Box::new(crate::policy::discovery_rule(self.input.profile)));
         Some(Rule {
             match_keys: Some(MatchKeys::from_keys(u.keys.clone())),
             actions: Some(actions),
@@ -524,7 +584,7 @@ impl<'a> Model<'a> {
     pub fn tool_page(&self, i: usize) -> ToolPage<'_> {
         let t = self.tool(i);
         let r = &t.record;
-        let s = self.tool_server[i];
+        let s = self.tool_server[i] as usize;
         let v = t.verdict.as_ref();
         let profile = self.input.profile;
         let key = self.policy_key(s, &r.name);
@@ -541,6 +601,7 @@ impl<'a> Model<'a> {
             .map(|&u| &self.umbrellas[u])
             .filter(|u| u.tool == Some(i));
 
+        let mut tt = crate::site::Tick::new();
         let rule = v.map(|v| rule_for(v, profile));
         let mut full = PolicyFile::new(profile.default);
         let mut snippet = None;
@@ -575,7 +636,7 @@ impl<'a> Model<'a> {
         if let (Some(u), Some(p)) = (parent, r.parent.as_deref()) {
             let ukey = self.policy_key(s, p);
             let ur = if rule.is_some() {
-                self.umbrella_rule(u, &[i], false)
+                self.umbrella_rule(u, &[i as u32], false)
             } else {
                 None
             };
@@ -605,8 +666,10 @@ impl<'a> Model<'a> {
                 snippet: None,
             });
         }
+        tt.tick(0);
         let full_policy = (!full.tools.is_empty()).then(|| full.to_json_pretty());
 
+        tt.tick(1);
         // Warnings.
         let mut warnings = Vec::new();
         if let Some(sig) = v.and_then(|v| {
@@ -632,6 +695,7 @@ impl<'a> Model<'a> {
             });
         }
 
+        tt.tick(2);
         let mut examples = self.examples(&key, r, parent);
         if let Some(rule) = &rule {
             // Don't offer the recommendation itself as an alternative.
@@ -642,12 +706,14 @@ impl<'a> Model<'a> {
             };
             examples.retain(|e| !same(e));
         }
+        tt.tick(3);
         let history = self.history(t);
         let children = own_umbrella
-            .map(|u| u.children.iter().map(|&c| self.link(c)).collect())
+            .map(|u| u.children.iter().map(|&c| self.link(c as usize)).collect())
             .unwrap_or_default();
         let product_or_server = self.product(s).unwrap_or(self.servers[s].name);
 
+        tt.tick(4);
         let why = match (v, &rule) {
                     (Some(v), Some(rule)) => why(&r.name, product_or_server, v, rule, per_action.then_some(rule_summary.as_str())),
                     _ => format!("{} has not been classified yet, so a default-deny gateway blocks it until a rule allows it.", r.name),
@@ -683,13 +749,13 @@ impl<'a> Model<'a> {
                 snippet,
                 full_policy,
                 examples,
-                params: params(&r.input_schema),
-                schema: serde_json::to_string_pretty(&r.input_schema).unwrap_or_default(),
+                params: { tt.tick(5); let p = params(&r.input_schema); tt.tick(6); p },
+                schema: { let x = serde_json::to_string_pretty(&r.input_schema).unwrap_or_default(); tt.tick(7); x },
                 annotations: annotations(r),
                 flags: &r.flags,
                 history,
                 children,
-                related: self.related(i),
+                related: { tt.tick(8); let x = self.related(i); tt.tick(9); x },
             },
         }
     }
@@ -785,7 +851,8 @@ impl<'a> Model<'a> {
         let t = self.tool(i);
         let s = self.tool_server[i];
         let mut picked: Vec<usize> = Vec::with_capacity(RELATED_MAX);
-        let take = |group: &[usize], pos: usize, picked: &mut Vec<usize>| {
+        let take = |group: &[u32], pos: u32, picked: &mut Vec<usize>| {
+            let pos = pos as usize;
             let n = group.len();
             let mut d = 1;
             while picked.len() < RELATED_MAX && (pos + d < n || d <= pos) {
@@ -793,7 +860,7 @@ impl<'a> Model<'a> {
                     .into_iter()
                     .flatten()
                 {
-                    let c = group[j];
+                    let c = group[j] as usize;
                     if c != i && picked.len() < RELATED_MAX && !picked.contains(&c) {
                         picked.push(c);
                     }
@@ -818,11 +885,10 @@ impl<'a> Model<'a> {
     pub fn server_page(&self, k: usize) -> ServerPage<'_> {
         let info = &self.servers[k];
         let row = info.row;
-        let (counts, unclassified) = self.counts(&info.tools);
-        let rows = info
-            .tools
-            .iter()
-            .map(|&i| {
+        let (counts, unclassified) = self.counts(self.server_tools(k));
+        let rows = self
+            .server_tools(k)
+            .map(|i| {
                 let t = self.tool(i);
                 let v = t.verdict.as_ref();
                 Row {
@@ -862,10 +928,10 @@ impl<'a> Model<'a> {
         }
     }
 
-    fn counts(&self, tools: &[usize]) -> (Vec<Count>, usize) {
+    fn counts(&self, tools: impl Iterator<Item = usize>) -> (Vec<Count>, usize) {
         let mut n = [0usize; 4];
         let mut none = 0;
-        for &i in tools {
+        for i in tools {
             match self.tool(i).verdict.as_ref() {
                 Some(v) => n[rank(v.risk) as usize - 1] += 1,
                 None => none += 1,
@@ -885,8 +951,7 @@ impl<'a> Model<'a> {
     }
 
     pub fn index_page(&self) -> IndexPage<'_> {
-        let all: Vec<usize> = self.order.clone();
-        let (counts, unclassified) = self.counts(&all);
+        let (counts, unclassified) = self.counts(self.order.iter().map(|&i| i as usize));
         let (mut read, mut write) = (0, 0);
         for t in self.input.tools {
             match t.verdict.as_ref().map(|v| v.kind) {
@@ -906,7 +971,7 @@ impl<'a> Model<'a> {
                     url: &s.url,
                     product: self.product(k),
                     total: s.tools.len(),
-                    counts: self.counts(&s.tools).0,
+                    counts: self.counts(self.server_tools(k)).0,
                     outcome,
                     outcome_class: outcome_class(outcome),
                 }
@@ -930,10 +995,9 @@ impl<'a> Model<'a> {
                 url: &s.url,
             });
             e.tools += s.tools.len();
-            e.critical += s
-                .tools
-                .iter()
-                .filter(|&&i| {
+            e.critical += self
+                .server_tools(k)
+                .filter(|&i| {
                     self.tool(i)
                         .verdict
                         .as_ref()
@@ -968,16 +1032,15 @@ impl<'a> Model<'a> {
     pub fn changes_page(&self) -> ChangesPage<'_> {
         let ch = self.input.changes;
         // Current pages by (server, tool) so changes link to them.
-        let mut pages: HashMap<(&str, &str), usize> = HashMap::new();
-        for &i in &self.order {
-            let r = &self.tool(i).record;
-            pages.insert((r.server.as_str(), r.name.as_str()), i);
-        }
-        let servers: HashMap<&str, &str> = self
-            .servers
-            .iter()
-            .map(|s| (s.name, s.url.as_str()))
-            .collect();
+        let server_of = |name: &str| self.servers.binary_search_by(|s| s.name.cmp(name)).ok();
+        let page_of = |server: &str, tool: &str| {
+            let s = server_of(server)?;
+            find_tool(
+                self.input.tools,
+                &self.order[self.servers[s].tools.clone()],
+                tool,
+            )
+        };
         let view = |c: &'a ChangeItem| ChangeView {
             change: &c.change,
             server: &c.server,
@@ -986,11 +1049,9 @@ impl<'a> Model<'a> {
             url: if c.change == "removed" {
                 None
             } else {
-                pages
-                    .get(&(c.server.as_str(), c.tool.as_str()))
-                    .map(|&i| self.url_of(i))
+                page_of(&c.server, &c.tool).map(|i| self.url_of(i))
             },
-            server_url: servers.get(c.server.as_str()).copied(),
+            server_url: server_of(&c.server).map(|s| self.servers[s].url.as_str()),
             old_risk: c.old_risk.map(Risk::as_str),
             new_risk: c.new_risk.map(Risk::as_str),
             old_kind: c.old_kind.map(Kind::as_str),
@@ -1012,47 +1073,71 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The search index as JSON, safe to embed in a `<script>`: `<`, `>`,
-    /// `&` and the JS line separators are `\u` escapes.
-    pub fn search_index_json(&self) -> String {
-        let entries: Vec<SearchEntry> = self
-            .order
-            .iter()
-            .map(|&i| {
-                let t = self.tool(i);
-                let s = self.tool_server[i];
-                let v = t.verdict.as_ref();
-                SearchEntry {
-                    n: &t.record.name,
-                    s: self.servers[s].name,
-                    p: self.product(s),
-                    k: v.map(|v| v.kind.as_str()),
-                    r: v.map(|v| v.risk.as_str()),
-                    c: t.record
-                        .category
-                        .as_deref()
-                        .or(v.map(|v| v.category.as_str())),
-                    d: squash(t.record.description.as_deref().unwrap_or(""), 160),
-                    u: self.url_of(i),
-                }
-            })
-            .collect();
-        script_safe_json(&serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into()))
+    /// Write the search index as JSON, safe to embed in a `<script>`: `<`,
+    /// `>`, `&` and the JS line separators are `\u` escapes. Streams one
+    /// entry at a time (the index of 100,000 tools is some 20 MB).
+    pub fn write_search_index(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut entry = Vec::with_capacity(512);
+        let mut safe = String::with_capacity(512);
+        w.write_all(b"[")?;
+        for (k, &i) in self.order.iter().enumerate() {
+            let i = i as usize;
+            let t = self.tool(i);
+            let s = self.tool_server[i] as usize;
+            let v = t.verdict.as_ref();
+            let e = SearchEntry {
+                n: &t.record.name,
+                s: self.servers[s].name,
+                p: self.product(s),
+                k: v.map(|v| v.kind.as_str()),
+                r: v.map(|v| v.risk.as_str()),
+                c: t.record
+                    .category
+                    .as_deref()
+                    .or(v.map(|v| v.category.as_str())),
+                d: squash(t.record.description.as_deref().unwrap_or(""), 160),
+                u: self.url_of(i),
+            };
+            entry.clear();
+            serde_json::to_writer(&mut entry, &e).map_err(std::io::Error::other)?;
+            let json = std::str::from_utf8(&entry).map_err(std::io::Error::other)?;
+            safe.clear();
+            push_script_safe(&mut safe, json);
+            if k > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(safe.as_bytes())?;
+        }
+        w.write_all(b"]")
     }
 
-    pub fn sitemap_urls(&self, base: Option<&str>) -> Vec<String> {
-        let mut urls = vec![absolute(base, "index.html"), absolute(base, "changes.html")];
-        urls.extend(self.servers.iter().map(|s| absolute(base, &s.url)));
-        urls.extend(
-            self.order
-                .iter()
-                .map(|&i| absolute(base, &self.tool_url[i])),
-        );
-        urls
+    /// The URLs of the sitemap, in order: index, changes, servers, tools.
+    pub fn sitemap_len(&self) -> usize {
+        2 + self.servers.len() + self.order.len()
+    }
+
+    /// URLs `range` of the sitemap (see [`Model::sitemap_len`]).
+    pub fn sitemap_urls(&self, base: Option<&str>, range: std::ops::Range<usize>) -> Vec<String> {
+        let n = self.servers.len();
+        range
+            .map(|k| match k {
+                0 => absolute(base, "index.html"),
+                1 => absolute(base, "changes.html"),
+                k if k < 2 + n => absolute(base, &self.servers[k - 2].url),
+                k => absolute(base, &self.tool_url(self.order[k - 2 - n] as usize)),
+            })
+            .collect()
     }
 }
 
 // ---------------------------------------------------------------- helpers
+
+/// The last tool named `name` among `tools` (indices sorted by name).
+fn find_tool(tools: &[StoredTool], sorted: &[u32], name: &str) -> Option<usize> {
+    let end = sorted.partition_point(|&i| tools[i as usize].record.name.as_str() <= name);
+    (end > 0 && tools[sorted[end - 1] as usize].record.name == name)
+        .then(|| sorted[end - 1] as usize)
+}
 
 pub(super) fn absolute(base: Option<&str>, rel: &str) -> String {
     match base.map(str::trim).filter(|b| !b.is_empty()) {
@@ -1062,8 +1147,15 @@ pub(super) fn absolute(base: Option<&str>, rel: &str) -> String {
 }
 
 /// JSON made safe inside `<script>` and for old JS parsers.
+#[cfg(test)]
 pub(super) fn script_safe_json(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + json.len() / 50);
+    push_script_safe(&mut out, json);
+    out
+}
+
+/// Append `json` to `out` made safe inside `<script>` and for old JS parsers.
+fn push_script_safe(out: &mut String, json: &str) {
     for ch in json.chars() {
         match ch {
             '<' => out.push_str("\\u003c"),
@@ -1074,7 +1166,6 @@ pub(super) fn script_safe_json(json: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 fn rank(r: Risk) -> u8 {
