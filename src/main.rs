@@ -56,7 +56,19 @@ fn init_logging(verbose: u8) {
 }
 
 /// Peak resident memory of this process (for `-v` and the benchmarks).
+/// `VmHWM` belongs to this program's own address space; getrusage's maxrss
+/// can carry the parent's size across fork+exec, so it is only a fallback.
 fn peak_rss_mib() -> f64 {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(kb) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+        {
+            return kb / 1024.0;
+        }
+    }
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage only writes into the struct we pass.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
