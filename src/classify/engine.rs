@@ -8,8 +8,8 @@
 //! suspicious-text scan runs one prefilter pass over all of a tool's texts
 //! before looking at any of them on its own.
 
-use super::tokenize::Tokens;
 use super::pat::JointMatches;
+use super::tokenize::Tokens;
 use super::{Effects, Force, JointRules, Rules, Scope};
 use crate::model::{Category, Kind, Reason, Risk, Signal, ToolRecord, Verdict};
 use serde_json::Value;
@@ -370,8 +370,8 @@ impl Rules {
         let (cat_tokens, parent_tokens) = (&s.cat, &s.parent);
         let skipped =
             |t: &str| cat_tokens.iter().any(|c| c == t) || parent_tokens.iter().any(|p| p == t);
-        let keep_all = (cat_tokens.is_empty() && parent_tokens.is_empty())
-            || tokens.iter().all(skipped);
+        let keep_all =
+            (cat_tokens.is_empty() && parent_tokens.is_empty()) || tokens.iter().all(skipped);
         // Usually a handful of tokens: kept on the stack.
         let mut small = [""; 16];
         let mut large = Vec::new();
@@ -387,7 +387,11 @@ impl Rules {
             }
             n += 1;
         }
-        let kept: &[&str] = if n <= small.len() { &small[..n] } else { &large };
+        let kept: &[&str] = if n <= small.len() {
+            &small[..n]
+        } else {
+            &large
+        };
         let pick = self.pick_verb(
             kept,
             description,
@@ -405,7 +409,9 @@ impl Rules {
         // without, the family's own set says which rules match.
         let mut fired: Vec<Fired<'_>> = Vec::new();
         let own_matches: Vec<usize> = match &hits.joint {
-            None if self.phrases.set.is_match(&folded) => self.phrases.set.matches(&folded).collect(),
+            None if self.phrases.set.is_match(&folded) => {
+                self.phrases.set.matches(&folded).collect()
+            }
             _ => Vec::new(),
         };
         let phrase_candidates = (0..self.phrases.each.len()).filter(|&i| match &hits.joint {
@@ -416,9 +422,10 @@ impl Rules {
             let Some(m) = self.phrases.each[i].find_str(&folded) else {
                 continue;
             };
-            if self.phrases.unless[i].as_ref().is_some_and(|u| {
-                hits.may(|j| j.phrase_unless[i]) && u.is_match(&folded)
-            }) {
+            if self.phrases.unless[i]
+                .as_ref()
+                .is_some_and(|u| hits.may(|j| j.phrase_unless[i]) && u.is_match(&folded))
+            {
                 continue;
             }
             let (m, more) = clipped(m, 80);
@@ -881,7 +888,9 @@ impl Rules {
             for p in &self.preambles {
                 // Enough words after it (rest > p.len()), and it is a prefix.
                 if lead.has(start + p.len() + 1)
-                    && p.iter().enumerate().all(|(j, pw)| lead.word(start + j) == pw)
+                    && p.iter()
+                        .enumerate()
+                        .all(|(j, pw)| lead.word(start + j) == pw)
                     && best.is_none_or(|b| p.len() >= b)
                 {
                     best = Some(p.len());
@@ -970,8 +979,7 @@ impl Rules {
         seen: &mut Vec<usize>,
         first: &mut Vec<usize>,
     ) {
-        let Some(props) = field(&tool.input_schema, "properties").and_then(Value::as_object)
-        else {
+        let Some(props) = field(&tool.input_schema, "properties").and_then(Value::as_object) else {
             return;
         };
         keys.clear();
@@ -1107,9 +1115,10 @@ impl Rules {
             if slots.contains(&NONE) {
                 continue;
             }
-            if c.description.as_ref().is_none_or(|d| {
-                hits.may(|j| j.combo_description[ci]) && d.is_match(folded_text)
-            }) {
+            if c.description
+                .as_ref()
+                .is_none_or(|d| hits.may(|j| j.combo_description[ci]) && d.is_match(folded_text))
+            {
                 let mut evidence = String::from("parameters ");
                 for (n, &p) in slots.iter().enumerate() {
                     if n > 0 {
@@ -1126,7 +1135,7 @@ impl Rules {
         }
     }
 
-        /// The joint pass: every pattern of the joint set once over the folded
+    /// The joint pass: every pattern of the joint set once over the folded
     /// description and every text the suspicious-text scan reads, joined by
     /// `\n`. Also says whether any suspicious-text pattern may match (the
     /// scan is skipped when not).
@@ -1293,7 +1302,9 @@ impl Rules {
 
 /// The JSON type names, and the index of each: a joint set's `skip` has
 /// bit `i` set when no pattern of the set matches name `i` on its own.
-pub(super) const TYPE_WORDS: [&str; 7] = ["string", "object", "integer", "number", "boolean", "array", "null"];
+pub(super) const TYPE_WORDS: [&str; 7] = [
+    "string", "object", "integer", "number", "boolean", "array", "null",
+];
 
 fn type_word(t: &str) -> Option<u32> {
     Some(match t {

@@ -342,8 +342,7 @@ impl<'a> Loader<'a> {
     }
 
     fn set(&self, patterns: &[&str]) -> Result<PatSet, ClassifyError> {
-        PatSet::new(patterns)
-            .map_err(|e| self.err("", format!("cannot compile pattern set: {e}")))
+        PatSet::new(patterns).map_err(|e| self.err("", format!("cannot compile pattern set: {e}")))
     }
 
     fn category(&self, rule: &str, s: &str) -> Result<Category, ClassifyError> {
@@ -752,7 +751,7 @@ impl Rules {
             });
         }
 
-        let joint = if std::env::var("NOJOINT").is_ok() { None } else { JointRules::new(&phrases, &suspicious, &params, &combos) };
+        let joint = JointRules::new(&phrases, &suspicious, &params, &combos);
         Ok(Rules {
             hash,
             preambles,
@@ -790,5 +789,3 @@ fn normalise_param(name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod verdict_dump;

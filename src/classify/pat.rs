@@ -153,7 +153,9 @@ impl PatSet {
     /// `RegexSet::matches`).
     pub(super) fn matches(&self, s: &str) -> SetMatches {
         match &self.ascii {
-            Some(a) if s.is_ascii() => SetMatches::Ascii(a.matches(s.as_bytes()).into_iter(), self.len),
+            Some(a) if s.is_ascii() => {
+                SetMatches::Ascii(a.matches(s.as_bytes()).into_iter(), self.len)
+            }
             _ => SetMatches::Unicode(self.set.matches(s).into_iter(), self.len),
         }
     }
@@ -295,13 +297,24 @@ mod tests {
             r"[^.\n]{0,5}x",
             r"(?i)k\s+s",
         ];
-        let texts = ["Destructive op", "awscredentials here", "SHUTTING DOWN", "ab.cdx", "K\t S", "kelvin"];
+        let texts = [
+            "Destructive op",
+            "awscredentials here",
+            "SHUTTING DOWN",
+            "ab.cdx",
+            "K\t S",
+            "kelvin",
+        ];
         for p in pats {
             let pat = Pat::new(p).unwrap();
             assert!(pat.ascii.is_some(), "{p}");
             let re = Regex::new(p).unwrap();
             for t in texts {
-                assert_eq!(pat.find(t), re.find(t).map(|m| (m.start(), m.end())), "{p} on {t}");
+                assert_eq!(
+                    pat.find(t),
+                    re.find(t).map(|m| (m.start(), m.end())),
+                    "{p} on {t}"
+                );
             }
         }
         // Non-ASCII text takes the Unicode form.
@@ -330,7 +343,10 @@ mod tests {
     #[test]
     fn fx_maps_find_str_keys() {
         let mut m: FxHashMap<String, usize> = FxHashMap::default();
-        for (i, w) in ["list", "get", "look up", "a", "abcdefghijk"].iter().enumerate() {
+        for (i, w) in ["list", "get", "look up", "a", "abcdefghijk"]
+            .iter()
+            .enumerate()
+        {
             m.insert(w.to_string(), i);
         }
         assert_eq!(m.get("look up"), Some(&2));

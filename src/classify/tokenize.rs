@@ -130,10 +130,7 @@ impl Tokens {
                 let prev = p.unwrap_or(' ');
                 let next_lower = it.peek().is_some_and(|n| n.is_lowercase());
                 // fooBar, foo2Bar | HTTPResponse (split before the R of Response)
-                if prev.is_lowercase()
-                    || prev.is_numeric()
-                    || (prev.is_uppercase() && next_lower)
-                {
+                if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
                     self.end_token();
                     open = false;
                 }
