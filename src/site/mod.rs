@@ -12,10 +12,13 @@
 //! only prepares the data a template shows. File names come from
 //! [`slug::Slugger`], never from raw names, and every path is checked to stay
 //! inside the output directory. A page is written only when its bytes
-//! changed (temp file + rename), so an unchanged re-run writes nothing; a
-//! manifest of the files we wrote lets the next run delete pages of tools
-//! that disappeared, and nothing else. This stage never reads the store or
-//! touches the network.
+//! changed (a new file in place, an existing one by temp file + rename), so
+//! an unchanged re-run writes nothing. A manifest lists the files we wrote,
+//! each with a signature of what made it (a hash of the data its template
+//! sees and of the templates) and its size and change time: the next run
+//! does not even render a page whose signature and file are as recorded,
+//! and deletes pages of tools that disappeared, and nothing else. This
+//! stage never reads the store or touches the network.
 
 pub mod slug;
 
@@ -265,7 +268,6 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
                 tool_stamps.set(k, stamp);
                 Ok(())
             })?;
-            tracing::info!("ticks {:?}", TICKS.iter().map(|t| t.load(Ordering::Relaxed) / 1_000_000).collect::<Vec<_>>());
             tracing::info!(
                 "site: {} tool pages in {:.2}s",
                 model.tool_count(),
@@ -344,17 +346,6 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
     Ok(stats)
 }
 
-pub(crate) static TICKS: [AtomicUsize; 10] = [const { AtomicUsize::new(0) }; 10];
-pub(crate) struct Tick(u64);
-fn cpu_now() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-impl Tick {
-    pub(crate) fn new() -> Tick { Tick(cpu_now()) }
-    pub(crate) fn tick(&mut self, k: usize) { let n = cpu_now(); TICKS[k].fetch_add((n - self.0) as usize, Ordering::Relaxed); self.0 = n; }
-}
 fn tmpl_err(page: &str, source: minijinja::Error) -> SiteError {
     SiteError::Template {
         page: page.to_string(),
@@ -372,10 +363,14 @@ fn write_err(name: &str) -> impl FnOnce(io::Error) -> SiteError + '_ {
 /// Bump when a change outside the templates and the view model (the
 /// environment's formatter, say) changes how the same data renders: every
 /// page's signature includes it, so the next build re-renders every page.
+/// (A new binary does so anyway, see [`render_key`].)
 const RENDER_VERSION: &str = "1";
 
 /// The part of every page signature that is not the page's own data: the
-/// render version, the crate version and all templates.
+/// render version, the crate version, all templates, and the identity
+/// (size and modification time) of the running executable, so that a new
+/// build of the program (new code, a new minijinja) renders and compares
+/// every page once; that run writes only what differs.
 fn render_key() -> Sha256 {
     let mut h = Sha256::new();
     for part in [RENDER_VERSION, env!("CARGO_PKG_VERSION")] {
@@ -387,6 +382,12 @@ fn render_key() -> Sha256 {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
+    }
+    if let Ok(m) = std::env::current_exe().and_then(std::fs::metadata) {
+        use std::os::unix::fs::MetadataExt;
+        h.update(m.len().to_le_bytes());
+        h.update(m.mtime().to_le_bytes());
+        h.update(m.mtime_nsec().to_le_bytes());
     }
     h
 }
@@ -998,6 +999,208 @@ pub fn write_if_changed(path: &Path, content: &[u8]) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    use crate::model::{Category, Kind, Risk, ToolRecord, Verdict};
+    use crate::store::{ServerRow, StoredTool};
+    use serde_json::json;
+
+    fn tool(id: i64, name: &str, risk: Risk) -> StoredTool {
+        let record = ToolRecord::from_raw(
+            "srv",
+            json!({"name": name, "description": format!("{name} does things."),
+                   "inputSchema": {"type": "object", "properties": {"x": {"type": "string"}}}}),
+        );
+        StoredTool {
+            id,
+            hash: record.hash(),
+            record,
+            status: "active".into(),
+            first_seen: "2026-11-20T10:00:00Z".into(),
+            last_seen: "2026-11-24T10:00:00Z".into(),
+            versions: 1,
+            acked_hash: None,
+            verdict: Some(Verdict {
+                kind: Kind::Read,
+                category: Category::Read,
+                risk,
+                signals: vec![],
+                reasons: vec![],
+                confidence: 0.9,
+                rules_hash: "r".into(),
+            }),
+        }
+    }
+
+    struct Fixture {
+        servers: Vec<ServerRow>,
+        tools: Vec<StoredTool>,
+        versions: HashMap<i64, Vec<(String, String, ToolRecord)>>,
+        changes: Changes,
+        profile: crate::policy::Profile,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                servers: vec![],
+                tools: (0..6)
+                    .map(|i| tool(i, &format!("t{i}"), Risk::Low))
+                    .collect(),
+                versions: HashMap::new(),
+                changes: Changes::default(),
+                profile: crate::policy::Profile::default(),
+            }
+        }
+        fn build(&self, out: &Path) -> SiteStats {
+            build(
+                out,
+                &SiteInput {
+                    servers: &self.servers,
+                    tools: &self.tools,
+                    versions: &self.versions,
+                    changes: &self.changes,
+                    profile: &self.profile,
+                    generated_at: "2026-11-24T10:00:00Z".into(),
+                    base_url: None,
+                },
+            )
+            .unwrap()
+        }
+    }
+
+    /// Every file of the site (but the manifest) with its bytes.
+    fn snapshot(out: &Path) -> BTreeMap<String, Vec<u8>> {
+        fn walk(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(root, &p, into);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                    if rel != MANIFEST {
+                        into.insert(rel, std::fs::read(&p).unwrap());
+                    }
+                }
+            }
+        }
+        let mut m = BTreeMap::new();
+        walk(out, out, &mut m);
+        m
+    }
+
+    /// The site a build from scratch makes of the same input.
+    fn fresh(f: &Fixture) -> BTreeMap<String, Vec<u8>> {
+        let dir = tempfile::tempdir().unwrap();
+        f.build(dir.path());
+        snapshot(dir.path())
+    }
+
+    #[test]
+    fn signatures_skip_unchanged_pages_and_catch_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let mut f = Fixture::new();
+        let first = f.build(out);
+        assert_eq!(first.unchanged, 0);
+        let again = f.build(out);
+        assert_eq!(again.written, 0, "{again:?}");
+
+        // A risk change shows on the tool's page and on its neighbours'
+        // (related links carry the risk badge): all of them are rewritten.
+        f.tools[2].verdict.as_mut().unwrap().risk = Risk::Critical;
+        let third = f.build(out);
+        assert!(third.written > 3, "{third:?}");
+        assert_eq!(snapshot(out), fresh(&f));
+
+        // A page edited on disk (same size) or deleted is put right. (The
+        // pause puts the edit past a coarse file-system clock tick.)
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let page = out.join("tools/srv/t1.html");
+        let text = std::fs::read_to_string(&page).unwrap();
+        std::fs::write(&page, text.replacen("t1", "tX", 1)).unwrap();
+        std::fs::remove_file(out.join("tools/srv/t4.html")).unwrap();
+        // A torn page (cut short) too.
+        let torn = out.join("tools/srv/t5.html");
+        let bytes = std::fs::read(&torn).unwrap();
+        std::fs::write(&torn, &bytes[..bytes.len() / 2]).unwrap();
+        let fourth = f.build(out);
+        assert_eq!(
+            fourth.written, 4,
+            "three pages and the manifest: {fourth:?}"
+        );
+        assert_eq!(snapshot(out), fresh(&f));
+        assert_eq!(f.build(out).written, 0);
+    }
+
+    #[test]
+    fn a_manifest_without_signatures_still_writes_nothing_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let mut f = Fixture::new();
+        f.build(out);
+        // The manifest of an older build: paths only.
+        let manifest = out.join(MANIFEST);
+        let old = std::fs::read_to_string(&manifest).unwrap();
+        let paths: String = old
+            .lines()
+            .map(|l| format!("{}\n", l.split('\t').next().unwrap()))
+            .collect();
+        std::fs::write(&manifest, paths).unwrap();
+        let again = f.build(out);
+        assert_eq!(again.written, 1, "only the manifest: {again:?}");
+        assert_eq!(std::fs::read_to_string(&manifest).unwrap(), old);
+
+        // Stale pages listed in it still go.
+        f.tools.truncate(5);
+        let after = f.build(out);
+        assert_eq!(after.removed, 1);
+        assert!(!out.join("tools/srv/t5.html").exists());
+        assert_eq!(snapshot(out), fresh(&f));
+    }
+
+    #[test]
+    fn a_lost_manifest_rewrites_nothing_that_is_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let f = Fixture::new();
+        let first = f.build(out);
+        std::fs::remove_file(out.join(MANIFEST)).unwrap();
+        let again = f.build(out);
+        assert_eq!(again.written, 1, "only the manifest: {again:?}");
+        assert_eq!(again.unchanged, first.written - 1);
+    }
+
+    #[test]
+    fn stamps_round_trip_through_the_manifest() {
+        let s = Stamp {
+            sig: 0xfeed_beef_0000_0001,
+            size: 7068,
+            ctime: 1_795_505_590,
+            ctime_ns: 53_652_116,
+        };
+        let mut line = Vec::new();
+        s.write_line(&mut line, "tools/a/b.html").unwrap();
+        let line = String::from_utf8(line).unwrap();
+        let (path, rest) = line.trim_end().split_once('\t').unwrap();
+        assert_eq!(path, "tools/a/b.html");
+        assert_eq!(Stamp::parse(rest), Some(s));
+        assert_eq!(Stamp::parse("zz\t1\t2.3"), None);
+        assert_eq!(Stamp::parse("1\t2\t3.4\t5"), None);
+    }
+
+    #[test]
+    fn parallel_visits_every_item_once() {
+        for n in [0, 1, 31, 32, 33, 1000, 1025] {
+            let seen: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+            parallel(n, |i| {
+                seen[i].fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            })
+            .unwrap();
+            assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1), "{n}");
+        }
+    }
 
     #[test]
     fn templates_compile() {

@@ -63,6 +63,9 @@ pub(super) struct Model<'a> {
     /// Position of each tool in its two groups.
     exp_pos: Vec<u32>,
     cat_pos: Vec<u32>,
+    /// The rules of the examples every tool page offers, as one-line JSON:
+    /// at most 10 calls a minute, require approval, deny.
+    example_rules: [String; 3],
 }
 
 // ---------------------------------------------------------------- views
@@ -474,6 +477,22 @@ impl<'a> Model<'a> {
             cat_group,
             exp_pos,
             cat_pos,
+            example_rules: [
+                Rule {
+                    rate_limit: Some(RateLimit {
+                        max: 10,
+                        window: 60,
+                    }),
+                    ..Rule::default()
+                },
+                Rule {
+                    action: Some(Action::RequireApproval),
+                    reason: Some("a person approves each call".into()),
+                    ..Rule::default()
+                },
+                Rule::deny("not used in this deployment"),
+            ]
+            .map(|rule| inline_json(&serde_json::to_value(&rule).unwrap_or(Value::Null))),
         }
     }
 
@@ -601,7 +620,6 @@ impl<'a> Model<'a> {
             .map(|&u| &self.umbrellas[u])
             .filter(|u| u.tool == Some(i));
 
-        let mut tt = crate::site::Tick::new();
         let rule = v.map(|v| rule_for(v, profile));
         let mut full = PolicyFile::new(profile.default);
         let mut snippet = None;
@@ -666,10 +684,8 @@ impl<'a> Model<'a> {
                 snippet: None,
             });
         }
-        tt.tick(0);
         let full_policy = (!full.tools.is_empty()).then(|| full.to_json_pretty());
 
-        tt.tick(1);
         // Warnings.
         let mut warnings = Vec::new();
         if let Some(sig) = v.and_then(|v| {
@@ -695,7 +711,6 @@ impl<'a> Model<'a> {
             });
         }
 
-        tt.tick(2);
         let mut examples = self.examples(&key, r, parent);
         if let Some(rule) = &rule {
             // Don't offer the recommendation itself as an alternative.
@@ -706,14 +721,12 @@ impl<'a> Model<'a> {
             };
             examples.retain(|e| !same(e));
         }
-        tt.tick(3);
         let history = self.history(t);
         let children = own_umbrella
             .map(|u| u.children.iter().map(|&c| self.link(c as usize)).collect())
             .unwrap_or_default();
         let product_or_server = self.product(s).unwrap_or(self.servers[s].name);
 
-        tt.tick(4);
         let why = match (v, &rule) {
                     (Some(v), Some(rule)) => why(&r.name, product_or_server, v, rule, per_action.then_some(rule_summary.as_str())),
                     _ => format!("{} has not been classified yet, so a default-deny gateway blocks it until a rule allows it.", r.name),
@@ -749,13 +762,13 @@ impl<'a> Model<'a> {
                 snippet,
                 full_policy,
                 examples,
-                params: { tt.tick(5); let p = params(&r.input_schema); tt.tick(6); p },
-                schema: { let x = serde_json::to_string_pretty(&r.input_schema).unwrap_or_default(); tt.tick(7); x },
+                params: params(&r.input_schema),
+                schema: serde_json::to_string_pretty(&r.input_schema).unwrap_or_default(),
                 annotations: annotations(r),
                 flags: &r.flags,
                 history,
                 children,
-                related: { tt.tick(8); let x = self.related(i); tt.tick(9); x },
+                related: self.related(i),
             },
         }
     }
@@ -764,35 +777,19 @@ impl<'a> Model<'a> {
         let mut out = vec![
             Example {
                 label: "Allow it, but at most 10 calls a minute:".into(),
-                snippet: inline_entry(
-                    key,
-                    &Rule {
-                        rate_limit: Some(RateLimit {
-                            max: 10,
-                            window: 60,
-                        }),
-                        ..Rule::default()
-                    },
-                ),
+                snippet: entry_with(key, &self.example_rules[0]),
                 kind: Action::Allow,
                 umbrella: false,
             },
             Example {
                 label: "Let each call through only after a person approves it:".into(),
-                snippet: inline_entry(
-                    key,
-                    &Rule {
-                        action: Some(Action::RequireApproval),
-                        reason: Some("a person approves each call".into()),
-                        ..Rule::default()
-                    },
-                ),
+                snippet: entry_with(key, &self.example_rules[1]),
                 kind: Action::RequireApproval,
                 umbrella: false,
             },
             Example {
                 label: "Block it:".into(),
-                snippet: inline_entry(key, &Rule::deny("not used in this deployment")),
+                snippet: entry_with(key, &self.example_rules[2]),
                 kind: Action::Deny,
                 umbrella: false,
             },
@@ -1321,6 +1318,19 @@ fn inline_entry(key: &str, rule: &Rule) -> String {
     inline_json(&Value::Object(m))
 }
 
+/// `{"key": RULE}` on one line, given the rule's one-line JSON (as
+/// [`inline_entry`] writes it).
+fn entry_with(key: &str, rule_json: &str) -> String {
+    let key = serde_json::to_string(key).unwrap_or_default();
+    let mut s = String::with_capacity(key.len() + rule_json.len() + 4);
+    s.push('{');
+    s.push_str(&key);
+    s.push_str(": ");
+    s.push_str(rule_json);
+    s.push('}');
+    s
+}
+
 /// `{"key": RULE}` pretty-printed (for big umbrella rules).
 fn pretty_entry(key: &str, rule: &Rule) -> String {
     let mut m = serde_json::Map::new();
@@ -1485,6 +1495,15 @@ mod tests {
             inline_json(&json!({"a": [1, "x"], "b": {"c": null}})),
             r#"{"a": [1, "x"], "b": {"c": null}}"#
         );
+    }
+
+    #[test]
+    fn entry_with_matches_inline_entry() {
+        let rule = Rule::deny("not used in this deployment");
+        let json = inline_json(&serde_json::to_value(&rule).unwrap());
+        for key in ["disk_wipe", "srv/a \"b\"", "é<"] {
+            assert_eq!(entry_with(key, &json), inline_entry(key, &rule));
+        }
     }
 
     #[test]
