@@ -336,7 +336,10 @@ impl Store {
     pub fn for_each_tool(&self, include_removed: bool, mut f: impl FnMut(StoredTool) -> Result<()>) -> Result<()> {
         let sql = format!(
             "SELECT t.id, t.status, t.first_seen, t.last_seen, t.current_hash, t.acked_hash, v.record_json,
-                    t.versions, d.verdict_json, d.rules_hash
+                    t.versions, d.verdict_json,
+                    CASE WHEN t.status = 'active'
+                         THEN COALESCE((SELECT value FROM meta WHERE key = 'verdict_rules'), d.rules_hash)
+                         ELSE d.rules_hash END
              FROM tools t JOIN tool_versions v ON v.tool_id = t.id AND v.hash = t.current_hash
              LEFT JOIN verdicts d ON d.tool_id = t.id AND d.hash = t.current_hash
              {} ORDER BY t.server, t.name",
@@ -438,8 +441,15 @@ impl Store {
                 }
                 stmt.execute(params![r.id, r.hash, r.rules_hash, r.kind, r.category, r.risk, r.json, r.sig]).map_err(sq)?;
             }
+            // One rules hash for the whole catalogue (a full classification)
+            // is kept once, in meta, instead of rewriting every row whose
+            // verdict came out the same: after a rules edit that changes few
+            // verdicts, only those rows are written. Reads prefer it.
             if let (1, Some(h)) = (rules_hashes.len(), rules_hashes.iter().next()) {
-                tx.execute("UPDATE verdicts SET rules_hash = ?1 WHERE rules_hash != ?1", [h]).map_err(sq)?;
+                tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('verdict_rules', ?1)", [h])
+                    .map_err(sq)?;
+            } else {
+                tx.execute("DELETE FROM meta WHERE key = 'verdict_rules'", []).map_err(sq)?;
             }
         }
         tx.commit().map_err(sq)?;
@@ -803,6 +813,45 @@ mod tests {
                 .iter()
                 .map(|(n, d)| ToolRecord::from_raw(name, json!({"name": n, "description": d, "inputSchema": {"type": "object"}})))
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn unchanged_verdicts_are_not_rewritten_but_report_the_new_rules() {
+        use crate::model::{Category, Kind, Risk, Verdict};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+        s.record_run("crawl", &now(), &[result("a", true, &[("x", "1"), ("y", "1")])]).unwrap();
+        let ids: Vec<(i64, String)> = s.tools(false).unwrap().into_iter().map(|t| (t.id, t.hash)).collect();
+        let verdict = |rules: &str, risk: Risk| Verdict {
+            kind: Kind::Read,
+            category: Category::Read,
+            risk,
+            signals: vec![],
+            reasons: vec![],
+            confidence: 0.9,
+            rules_hash: rules.into(),
+        };
+        let rows = |rules: &str, risk: Risk| -> Vec<VerdictRow> {
+            ids.iter().map(|(id, h)| VerdictRow::new(*id, h.clone(), &verdict(rules, risk))).collect()
+        };
+        let changes = |s: &Store| -> i64 { s.conn.query_row("SELECT total_changes()", [], |r| r.get(0)).unwrap() };
+        s.save_verdicts(&rows("rules-1", Risk::Low)).unwrap();
+        let before = changes(&s);
+        s.save_verdicts(&rows("rules-2", Risk::Low)).unwrap();
+        // Only the meta row: no verdict row was rewritten.
+        assert_eq!(changes(&s) - before, 1);
+        for t in s.tools(false).unwrap() {
+            let v = t.verdict.unwrap();
+            assert_eq!((v.rules_hash.as_str(), v.risk), ("rules-2", Risk::Low));
+        }
+        // A verdict that changed is written.
+        let before = changes(&s);
+        s.save_verdicts(&rows("rules-3", Risk::High)).unwrap();
+        assert_eq!(changes(&s) - before, 3);
+        for t in s.tools(false).unwrap() {
+            let v = t.verdict.unwrap();
+            assert_eq!((v.rules_hash.as_str(), v.risk), ("rules-3", Risk::High));
         }
     }
 
