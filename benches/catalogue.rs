@@ -231,6 +231,7 @@ fn main() {
             let input = site::SiteInput {
                 servers: &servers,
                 tools: &stored,
+                schemas: None,
                 versions: &versions,
                 changes: &changes,
                 profile: &profile,

@@ -551,7 +551,7 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 fn build_site(cli: &Cli, store: &Store, changes: &Changes, out: &Path, base_url: Option<String>) -> Result<site::SiteStats> {
     let profile = policy::Profile::load(&cli.rules.join("policy.toml")).map_err(bad)?;
     let servers = store.servers()?;
-    let tools = store.tools(false)?;
+    let (tools, schemas) = store.tools_without_schemas()?;
     let mut versions = HashMap::new();
     for t in tools.iter().filter(|t| t.versions > 1) {
         versions.insert(t.id, store.versions(t.id)?);
@@ -559,6 +559,7 @@ fn build_site(cli: &Cli, store: &Store, changes: &Changes, out: &Path, base_url:
     let input = site::SiteInput {
         servers: &servers,
         tools: &tools,
+        schemas: Some(&schemas),
         versions: &versions,
         changes,
         profile: &profile,

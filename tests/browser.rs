@@ -404,6 +404,7 @@ fn hostile_text_stays_inert_in_a_real_browser() {
     let input = SiteInput {
         servers: &servers,
         tools: &tools,
+        schemas: None,
         versions: &versions,
         changes: &changes,
         profile: &profile,

@@ -104,6 +104,7 @@ impl Data {
         SiteInput {
             servers: &self.servers,
             tools: &self.tools,
+            schemas: None,
             versions: &self.versions,
             changes: &self.changes,
             profile: &self.profile,

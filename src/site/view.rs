@@ -102,7 +102,7 @@ struct ToolView<'a> {
     snippet_big: bool,
     full_policy: Option<String>,
     examples: Vec<Example>,
-    params: Vec<Param<'a>>,
+    params: Vec<Param>,
     schema: String,
     annotations: Vec<(&'a str, String)>,
     flags: &'a [String],
@@ -143,8 +143,8 @@ struct Example {
 }
 
 #[derive(Serialize)]
-struct Param<'a> {
-    name: &'a str,
+struct Param {
+    name: String,
     ty: String,
     required: bool,
     description: String,
@@ -603,6 +603,15 @@ impl<'a> Model<'a> {
     pub fn tool_page(&self, i: usize) -> ToolPage<'_> {
         let t = self.tool(i);
         let r = &t.record;
+        // Parsed here, for this page only, when the tools came without it.
+        let parsed: Value;
+        let schema = match self.input.schemas.and_then(|s| s.get(i)) {
+            Some(text) => {
+                parsed = serde_json::from_str(text.get()).unwrap_or(Value::Null);
+                &parsed
+            }
+            None => &r.input_schema,
+        };
         let s = self.tool_server[i] as usize;
         let v = t.verdict.as_ref();
         let profile = self.input.profile;
@@ -762,8 +771,8 @@ impl<'a> Model<'a> {
                 snippet,
                 full_policy,
                 examples,
-                params: params(&r.input_schema),
-                schema: serde_json::to_string_pretty(&r.input_schema).unwrap_or_default(),
+                params: params(schema),
+                schema: serde_json::to_string_pretty(schema).unwrap_or_default(),
                 annotations: annotations(r),
                 flags: &r.flags,
                 history,
@@ -1396,7 +1405,7 @@ fn diff_view(d: &FieldDiff) -> DiffView {
 }
 
 /// Parameter rows from a JSON Schema's top-level `properties`.
-fn params(schema: &Value) -> Vec<Param<'_>> {
+fn params(schema: &Value) -> Vec<Param> {
     let required: HashSet<&str> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -1420,7 +1429,7 @@ fn params(schema: &Value) -> Vec<Param<'_>> {
                 description.push_str(&format!("(default: {})", inline_json(d)));
             }
             Param {
-                name,
+                name: name.clone(),
                 ty: type_of(p),
                 required: required.contains(name.as_str()),
                 description,

@@ -8,7 +8,8 @@
 
 use crate::model::{ServerSpec, ToolRecord, Verdict};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -334,6 +335,28 @@ impl Store {
 
     /// Like `tools`, one at a time, without holding the catalogue in memory.
     pub fn for_each_tool(&self, include_removed: bool, mut f: impl FnMut(StoredTool) -> Result<()>) -> Result<()> {
+        self.scan_tools(include_removed, false, |t, _| f(t))
+    }
+
+    /// Active tools with `input_schema` left `Null`, and each schema as JSON
+    /// text (same order). Parsed schemas are most of a loaded catalogue's
+    /// memory (about 14 times their text); the site parses one per page.
+    pub fn tools_without_schemas(&self) -> Result<(Vec<StoredTool>, Vec<Box<RawValue>>)> {
+        let (mut tools, mut schemas) = (Vec::new(), Vec::new());
+        self.scan_tools(false, true, |t, s| {
+            tools.push(t);
+            schemas.push(s.unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON")));
+            Ok(())
+        })?;
+        Ok((tools, schemas))
+    }
+
+    fn scan_tools(
+        &self,
+        include_removed: bool,
+        schema_as_text: bool,
+        mut f: impl FnMut(StoredTool, Option<Box<RawValue>>) -> Result<()>,
+    ) -> Result<()> {
         let sql = format!(
             "SELECT t.id, t.status, t.first_seen, t.last_seen, t.current_hash, t.acked_hash, v.record_json,
                     t.versions, d.verdict_json,
@@ -366,13 +389,21 @@ impl Store {
         for row in rows {
             let (id, status, first_seen, last_seen, hash, acked_hash, record_json, versions, verdict_json, rules_hash) =
                 row.map_err(|e| self.sq(e))?;
-            let record: ToolRecord = serde_json::from_str(&record_json)
-                .map_err(|e| StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display())))?;
+            let unreadable = |e: serde_json::Error| {
+                StoreError::Other(format!("{}: tool {id}: stored record unreadable: {e}", self.path.display()))
+            };
+            let (record, schema) = if schema_as_text {
+                let lean: LeanIn = serde_json::from_str(&record_json).map_err(unreadable)?;
+                let (record, schema) = lean.split();
+                (record, Some(schema))
+            } else {
+                (serde_json::from_str::<ToolRecord>(&record_json).map_err(unreadable)?, None)
+            };
             let verdict = verdict_json.and_then(|j| serde_json::from_str::<Verdict>(&j).ok()).map(|mut v| {
                 v.rules_hash = rules_hash.unwrap_or_default();
                 v
             });
-            f(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict })?;
+            f(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict }, schema)?;
         }
         Ok(())
     }
@@ -645,6 +676,41 @@ fn with_raw(record_json: &str, raw_json: &str) -> Option<ToolRecord> {
     Some(rec)
 }
 
+/// A stored record read with its input schema kept as text.
+#[derive(Deserialize)]
+struct LeanIn {
+    server: String,
+    name: String,
+    parent: Option<String>,
+    selector: Option<Value>,
+    category: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    input_schema: Box<RawValue>,
+    annotations: Option<Value>,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+impl LeanIn {
+    fn split(self) -> (ToolRecord, Box<RawValue>) {
+        let record = ToolRecord {
+            server: self.server,
+            name: self.name,
+            parent: self.parent,
+            selector: self.selector,
+            category: self.category,
+            title: self.title,
+            description: self.description,
+            input_schema: Value::Null,
+            annotations: self.annotations,
+            raw: Value::Null,
+            flags: self.flags,
+        };
+        (record, self.input_schema)
+    }
+}
+
 /// The record as stored: everything but the raw JSON, which has its own column.
 fn lean_record_json(tool: &ToolRecord) -> String {
     #[derive(Serialize)]
@@ -813,6 +879,31 @@ mod tests {
                 .iter()
                 .map(|(n, d)| ToolRecord::from_raw(name, json!({"name": n, "description": d, "inputSchema": {"type": "object"}})))
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn tools_without_schemas_keep_everything_else_and_the_schema_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+        let mut r = result("a", true, &[("x", "1")]);
+        r.tools.push(ToolRecord::from_raw(
+            "a",
+            json!({"name": "y", "title": "Y", "annotations": {"readOnlyHint": true},
+                   "inputSchema": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}}),
+        ));
+        s.record_run("crawl", &now(), &[r]).unwrap();
+        let full = s.tools(false).unwrap();
+        let (lean, schemas) = s.tools_without_schemas().unwrap();
+        assert_eq!((lean.len(), schemas.len()), (2, 2));
+        for ((f, l), text) in full.iter().zip(&lean).zip(&schemas) {
+            let schema: Value = serde_json::from_str(text.get()).unwrap();
+            assert_eq!(schema, f.record.input_schema);
+            assert_eq!(l.record.input_schema, Value::Null);
+            let mut same = l.record.clone();
+            same.input_schema = schema;
+            assert_eq!(same, f.record);
+            assert_eq!((l.id, &l.hash, &l.first_seen), (f.id, &f.hash, &f.first_seen));
         }
     }
 
