@@ -136,7 +136,50 @@ fn peak_rss_mib() -> f64 {
     u.ru_maxrss as f64 / 1024.0
 }
 
+/// `catalogue --latency-proxy MS COMMAND [ARGS...]`: put a fixed delay in
+/// front of every answer of a stdio MCP server, as a network round trip
+/// would. The crawl benchmark runs its servers behind this binary itself: a
+/// proxy in Python cost each server about 100 ms of CPU just to start, which
+/// on a small machine measured the proxies, not the crawler.
+fn latency_proxy(args: &[String]) -> ! {
+    use std::io::{BufRead, Write};
+    let delay = Duration::from_millis(args[0].parse().expect("MS"));
+    let mut child = std::process::Command::new(&args[1])
+        .args(&args[2..])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the server");
+    let mut to_child = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().split(b'\n') {
+            let Ok(mut line) = line else { break };
+            line.push(b'\n');
+            if to_child.write_all(&line).and_then(|_| to_child.flush()).is_err() {
+                break;
+            }
+        }
+    });
+    let from_child = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut out = std::io::stdout().lock();
+    for line in from_child.split(b'\n') {
+        let Ok(mut line) = line else { break };
+        std::thread::sleep(delay);
+        line.push(b'\n');
+        if out.write_all(&line).and_then(|_| out.flush()).is_err() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    std::process::exit(0)
+}
+
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--latency-proxy") {
+        latency_proxy(&argv[2..]);
+    }
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let want = |s: &str| filter.is_empty() || filter.iter().any(|f| s.contains(f.as_str()));
     let n: usize = std::env::var("MCPCAT_BENCH_TOOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
@@ -264,9 +307,13 @@ fn main() {
         let spec = |i: usize, latency_ms: u32| ServerSpec {
             name: format!("replay-{i:02}"),
             transport: Transport::Stdio {
-                command: "python3".into(),
+                command: if latency_ms > 0 {
+                    std::env::current_exe().unwrap().to_string_lossy().into_owned()
+                } else {
+                    "python3".into()
+                },
                 args: [
-                    root().join("benches/latency_proxy.py").to_string_lossy().into_owned(),
+                    "--latency-proxy".to_string(),
                     latency_ms.to_string(),
                     "python3".into(),
                 ]
