@@ -202,8 +202,9 @@ impl Streamable {
         }
     }
 
-    fn post(&self, msg: &Value) -> RequestBuilder {
-        let mut h = self.c.headers(ACCEPT_BOTH, true);
+    /// The session id and negotiated protocol version, once known: every
+    /// request after `initialize` carries both.
+    fn session_headers(&self, h: &mut HeaderMap) {
         if let Some(sid) = &self.session_id {
             h.insert(SESSION_ID, sid.clone());
         }
@@ -214,6 +215,11 @@ impl Streamable {
         {
             h.insert(PROTOCOL_VERSION, v);
         }
+    }
+
+    fn post(&self, msg: &Value) -> RequestBuilder {
+        let mut h = self.c.headers(ACCEPT_BOTH, true);
+        self.session_headers(&mut h);
         let body = serde_json::to_vec(msg).expect("a Value serialises");
         self.c.client.post(self.c.url.clone()).headers(h).body(body)
     }
@@ -374,16 +380,11 @@ impl Streamable {
 
     /// DELETE the session (errors ignored).
     pub async fn close(self) {
-        let Some(sid) = &self.session_id else { return };
-        let mut h = self.c.headers.clone();
-        h.insert(SESSION_ID, sid.clone());
-        if let Some(v) = self
-            .protocol
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            h.insert(PROTOCOL_VERSION, v);
+        if self.session_id.is_none() {
+            return;
         }
+        let mut h = self.c.headers.clone();
+        self.session_headers(&mut h);
         let delete = self.c.client.delete(self.c.url.clone()).headers(h).send();
         let _ = tokio::time::timeout(CLOSE_WAIT, delete).await;
     }
