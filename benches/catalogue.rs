@@ -6,13 +6,23 @@
 //!
 //! Prints one line per measurement with the target it is held to. Numbers
 //! are measured, not asserted: the tests never time anything.
+//!
+//! `crawl` replays the recorded TrueNAS session (`shared/fixtures/
+//! truenas-hierarchical`) from 32 servers: over stdio (`shared/tools/
+//! mcp-replay`, one Python process each, optionally behind this binary's
+//! `--latency-proxy`), and as 32 remote servers over Streamable HTTP, served
+//! by an in-process axum server on 127.0.0.1 that replays the same session
+//! (see [`Replay`]) with 250 ms per answer. The stdio variant also measures
+//! 32 Python start-ups on this machine's cores; the HTTP one measures the
+//! crawler's own concurrency, the case of the registry's remote servers.
 
 use mcp_catalogue::classify::Rules;
 use mcp_catalogue::crawl::{self, CrawlOptions};
 use mcp_catalogue::expand::Recipes;
-use mcp_catalogue::model::{ServerSpec, ToolRecord, Transport};
+use mcp_catalogue::model::{HttpKind, ServerSpec, ToolRecord, Transport};
 use mcp_catalogue::store::{self, ServerResult, Store};
 use mcp_catalogue::{history, pipeline, policy, site, synth};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -173,6 +183,239 @@ fn latency_proxy(args: &[String]) -> ! {
     }
     let _ = child.kill();
     std::process::exit(0)
+}
+
+/// The replay semantics of `shared/tools/mcp-replay`, for the HTTP servers
+/// of the crawl benchmark: `initialize` answers the recorded result with the
+/// client's `protocolVersion` (when it asks one), `tools/list` the recorded
+/// tools (paged by `nextCursor` if `page` > 0), `tools/call` the recorded
+/// result whose arguments equal the call's (compared as Python compares
+/// them), else an isError result; a message without `id` is a notification
+/// (no answer). Where mcp-replay would crash (a bad cursor), this answers a
+/// JSON-RPC error.
+struct Replay {
+    initialize: Value,
+    tools: Vec<Value>,
+    calls: serde_json::Map<String, Value>,
+    page: usize,
+}
+
+impl Replay {
+    fn load(session: &Path) -> Replay {
+        let text = std::fs::read_to_string(session).unwrap_or_else(|e| panic!("{}: {e}", session.display()));
+        let mut s: Value = serde_json::from_str(&text).expect("session JSON");
+        Replay {
+            initialize: s["initialize"].take(),
+            tools: s["tools"].as_array().cloned().expect("session tools"),
+            calls: s.get("tool_calls").and_then(Value::as_object).cloned().unwrap_or_default(),
+            page: 0,
+        }
+    }
+
+    /// The answer to one message; `None` for a notification.
+    fn answer(&self, msg: &Value) -> Option<Value> {
+        let error = |id: Value, code: i64, message: &str| {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+        };
+        let Some(msg) = msg.as_object() else { return Some(error(Value::Null, -32600, "Invalid Request")) };
+        let id = msg.get("id")?.clone();
+        let empty = json!({});
+        let params = msg.get("params").filter(|p| truthy(p) && p.is_object()).unwrap_or(&empty);
+        let result = match msg.get("method").and_then(Value::as_str) {
+            Some("initialize") => {
+                let mut r = self.initialize.clone();
+                if let Some(asked) = params.get("protocolVersion").filter(|v| truthy(v)) {
+                    r["protocolVersion"] = asked.clone();
+                }
+                r
+            }
+            Some("ping") => json!({}),
+            Some("tools/list") => {
+                let start = match params.get("cursor").filter(|v| truthy(v)) {
+                    None => Some(0),
+                    Some(Value::String(c)) => c.trim().parse::<usize>().ok(),
+                    Some(Value::Number(c)) => c.as_u64().map(|c| c as usize),
+                    Some(_) => None,
+                };
+                let Some(start) = start else { return Some(error(id, -32602, "Invalid cursor")) };
+                let len = self.tools.len();
+                let end = if self.page > 0 { start.saturating_add(self.page) } else { len };
+                let mut r = json!({"tools": self.tools[start.min(len)..end.min(len)]});
+                if end < len {
+                    r["nextCursor"] = Value::String(end.to_string());
+                }
+                r
+            }
+            Some("tools/call") => {
+                let arguments = params.get("arguments").filter(|v| truthy(v)).unwrap_or(&empty);
+                let recorded = params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .and_then(|n| self.calls.get(n))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|rec| py_eq(&rec["arguments"], arguments));
+                match recorded {
+                    Some(rec) => rec["result"].clone(),
+                    None => json!({
+                        "content": [{"type": "text", "text": "Error: this recorded session holds no answer for that call"}],
+                        "isError": true,
+                    }),
+                }
+            }
+            _ => return Some(error(id, -32601, "Method not found")),
+        };
+        Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+    }
+}
+
+/// Python's truth value of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `a == b` as Python compares parsed JSON: key order never matters, and
+/// numbers (and booleans, as 0/1) compare by value, so `1 == 1.0`.
+fn py_eq(a: &Value, b: &Value) -> bool {
+    let num = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if !x.is_f64() && !y.is_f64() => x == y,
+        (Value::Number(_) | Value::Bool(_), Value::Number(_) | Value::Bool(_)) => num(a) == num(b),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| py_eq(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The crawl benchmark's remote servers: one axum server on 127.0.0.1 on a
+/// thread of its own (a current-thread tokio runtime, so its CPU can be told
+/// apart from the crawler's), serving the replayed session at `/s/{i}/mcp`
+/// for any `i`, over Streamable HTTP with JSON answers. Every HTTP exchange
+/// waits `latency` (tokio's sleep) before answering, as a round trip to a
+/// remote server would: JSON-RPC answers, the 202 to a notification and the
+/// session's closing DELETE.
+struct HttpReplay {
+    replay: Replay,
+    latency: Duration,
+    requests: std::sync::atomic::AtomicUsize,
+}
+
+struct ReplayServer {
+    addr: std::net::SocketAddr,
+    thread: libc::pthread_t,
+    state: Arc<HttpReplay>,
+}
+
+impl ReplayServer {
+    fn start(replay: Replay, latency: Duration) -> ReplayServer {
+        use axum::routing::post;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(HttpReplay { replay, latency, requests: Default::default() });
+        let app = axum::Router::new()
+            .route("/s/{i}/mcp", post(replay_post).delete(replay_delete))
+            .with_state(state.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("replay-http".into())
+            .spawn(move || {
+                tx.send(unsafe { libc::pthread_self() }).unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    axum::serve(listener, app).await.unwrap();
+                });
+            })
+            .unwrap();
+        ReplayServer { addr, thread: rx.recv().unwrap(), state }
+    }
+
+    fn url(&self, i: usize) -> String {
+        format!("http://{}/s/{i}/mcp", self.addr)
+    }
+
+    /// CPU time of the server's thread so far (all its HTTP and replay work).
+    fn cpu_secs(&self) -> f64 {
+        let mut clock: libc::clockid_t = 0;
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::pthread_getcpuclockid(self.thread, &mut clock) }, 0);
+        assert_eq!(unsafe { libc::clock_gettime(clock, &mut ts) }, 0);
+        ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+    }
+
+    fn requests(&self) -> usize {
+        self.state.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+const SESSION_ID: &str = "mcp-session-id";
+
+/// A session id per server path; every request after `initialize` must carry it.
+fn has_session(headers: &axum::http::HeaderMap, sid: &str) -> bool {
+    headers.get(SESSION_ID).and_then(|v| v.to_str().ok()) == Some(sid)
+}
+
+async fn replay_post(
+    axum::extract::State(st): axum::extract::State<Arc<HttpReplay>>,
+    axum::extract::Path(i): axum::extract::Path<usize>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::{header::CONTENT_TYPE, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    st.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(st.latency).await;
+    let json_body = |status: StatusCode, v: &Value| {
+        (status, [(CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap()).into_response()
+    };
+    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+        let e = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error"}});
+        return json_body(StatusCode::BAD_REQUEST, &e);
+    };
+    let sid = format!("replay-{i}");
+    let initialize = msg.get("method").and_then(Value::as_str) == Some("initialize");
+    if !initialize && !has_session(&headers, &sid) {
+        return (StatusCode::BAD_REQUEST, "missing or unknown Mcp-Session-Id").into_response();
+    }
+    match st.replay.answer(&msg) {
+        None => StatusCode::ACCEPTED.into_response(),
+        Some(answer) => {
+            let mut resp = json_body(StatusCode::OK, &answer);
+            if initialize {
+                resp.headers_mut().insert(SESSION_ID, HeaderValue::from_str(&sid).unwrap());
+            }
+            resp
+        }
+    }
+}
+
+async fn replay_delete(
+    axum::extract::State(st): axum::extract::State<Arc<HttpReplay>>,
+    axum::extract::Path(i): axum::extract::Path<usize>,
+    headers: axum::http::HeaderMap,
+) -> axum::http::StatusCode {
+    st.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(st.latency).await;
+    if has_session(&headers, &format!("replay-{i}")) {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::NOT_FOUND
+    }
 }
 
 fn main() {
@@ -336,8 +579,14 @@ fn main() {
             let opts = CrawlOptions { jobs, timeout: Duration::from_secs(300), ..Default::default() };
             let t = Instant::now();
             let r = rt.block_on(crawl::crawl(specs, recipes.clone(), &opts));
-            assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed: {:?}", r.iter().find(|r| !r.ok).map(|r| &r.error));
-            t.elapsed().as_secs_f64()
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(r.len(), specs.len());
+            assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed: {:?}", r.iter().find(|r| !r.ok || r.tools.len() != 279).map(|r| (&r.spec.name, &r.error, r.tools.len())));
+            for (r, spec) in r.iter().zip(specs) {
+                let want = if matches!(spec.transport, Transport::Http { .. }) { "streamable-http" } else { "stdio" };
+                assert_eq!(r.transport.as_deref(), Some(want), "{}", r.spec.name);
+            }
+            secs
         };
         // As recorded (servers answer at once: the crawl is bound by their CPU,
         // 2 cores for 32 Python processes), and with 250 ms per answer (servers
@@ -361,6 +610,36 @@ fn main() {
             );
             line("  CPU: crawler / servers", format!("{ours:.2} s / {theirs:.2} s"), "-");
         }
+        // Remote servers cost this machine no CPU of their own: 32 of them
+        // over Streamable HTTP, served in this process (so the crawl alone
+        // is measured, not 32 Python start-ups on 2 cores).
+        let latency = Duration::from_millis(250);
+        let server = ReplayServer::start(Replay::load(&shared.join("fixtures/truenas-hierarchical/session.json")), latency);
+        let specs: Vec<ServerSpec> = (0..32)
+            .map(|i| ServerSpec {
+                name: format!("remote-{i:02}"),
+                transport: Transport::Http { url: server.url(i), headers: Default::default(), http: HttpKind::Streamable },
+                timeout: None,
+                product: None,
+                expand: None,
+            })
+            .collect();
+        let label = format!("HTTP, {} ms per answer", latency.as_millis());
+        let single = time(&specs[..1], 1);
+        line(&format!("crawl 1 remote server ({label})"), format!("{single:.2} s"), "-");
+        let (self0, server0, requests0) = (cpu_secs(libc::RUSAGE_SELF), server.cpu_secs(), server.requests());
+        let parallel = time(&specs, 32);
+        let (all, served) = (cpu_secs(libc::RUSAGE_SELF) - self0, server.cpu_secs() - server0);
+        line(
+            &format!("crawl 32 remote servers --jobs 32 ({label})"),
+            format!("{parallel:.2} s = {:.2}x single", parallel / single),
+            "<= 1.2x single",
+        );
+        line(
+            "  CPU: crawler / in-process servers",
+            format!("{:.2} s / {served:.2} s", all - served),
+            &format!("- ({} HTTP requests served)", server.requests() - requests0),
+        );
     }
     line("peak memory of this bench process", format!("{:.0} MiB", peak_rss_mib()), "- (holds several copies)");
     let _ = Path::new("");
