@@ -304,7 +304,7 @@ fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> 
                     v.map(|v| v.kind.as_str().to_string()).unwrap_or_default(),
                     v.map(|v| v.risk.as_str().to_string()).unwrap_or_default(),
                     v.map(|v| v.category.as_str().to_string()).unwrap_or_default(),
-                    v.map(|v| v.signals.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(";")).unwrap_or_default(),
+                    v.map(|v| v.signals.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>().join(";")).unwrap_or_default(),
                     t.status.clone(),
                     t.hash.clone(),
                     t.first_seen.clone(),

@@ -269,7 +269,7 @@ fn evaluate(
         m.risk_ok += (l.risk == v.risk) as usize;
         m.risk_within_one += ((l.risk as i32 - v.risk as i32).abs() <= 1) as usize;
         if l.kind != v.kind || l.category != v.category || l.risk != v.risk {
-            let rules: Vec<&str> = v.reasons.iter().map(|r| r.rule.as_str()).collect();
+            let rules: Vec<&str> = v.reasons.iter().map(|r| r.rule.as_ref()).collect();
             m.mismatches.push(format!(
                 "{}{key}/{}: {lk}/{lc}/{lr} → {vk}/{vc}/{vr}  [{}]",
                 if l.kind != v.kind { "KIND " } else { "" },
@@ -544,7 +544,7 @@ fn metrics_count_and_flag() {
         signals: vec![],
         reasons: vec![],
         confidence: 0.5,
-        rules_hash: String::new(),
+        rules_hash: Default::default(),
     };
     let m = evaluate(&records, &labels, bad);
     assert_eq!(m.total, 3);

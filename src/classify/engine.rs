@@ -11,7 +11,7 @@
 use super::pat::JointMatches;
 use super::tokenize::Tokens;
 use super::{Effects, Force, JointRules, Rules, Scope};
-use crate::model::{Category, Kind, Reason, Risk, Signal, ToolRecord, Verdict};
+use crate::model::{Category, Kind, Label, Reason, Risk, Signal, ToolRecord, Verdict};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -190,28 +190,28 @@ impl Out {
         self.signals.iter().any(|s| s.name == name)
     }
 
-    fn signal(&mut self, name: &str, evidence: impl Into<String>) {
+    fn signal(&mut self, name: &'static str, evidence: impl Into<String>) {
         if !self.has(name) {
             self.signals.push(Signal {
-                name: name.to_string(),
+                name: Label::Borrowed(name),
                 evidence: evidence.into(),
             });
         }
     }
 
     /// As [`Out::signal`], building the evidence only when it is kept.
-    fn signal_with(&mut self, name: &str, evidence: impl FnOnce() -> String) {
+    fn signal_with(&mut self, name: &'static str, evidence: impl FnOnce() -> String) {
         if !self.has(name) {
             self.signals.push(Signal {
-                name: name.to_string(),
+                name: Label::Borrowed(name),
                 evidence: evidence(),
             });
         }
     }
 
-    fn reason(&mut self, rule: &str, matched: impl Into<String>) {
+    fn reason(&mut self, rule: &'static str, matched: impl Into<String>) {
         self.reasons.push(Reason {
-            rule: rule.to_string(),
+            rule: Label::Borrowed(rule),
             matched: matched.into(),
         });
     }
@@ -360,7 +360,7 @@ impl Rules {
                 signals: out.signals,
                 reasons: out.reasons,
                 confidence: 1.0,
-                rules_hash: self.hash.clone(),
+                rules_hash: Label::Borrowed(self.hash),
             };
         }
 
@@ -590,9 +590,14 @@ impl Rules {
         } else {
             out.reason("verb.none", "no known verb in name, title or description");
         }
-        for f in fired.iter().filter(|f| applies(f.effects)) {
+        let has_strong = strong.is_some();
+        // The evidence moves into the reason (after the signals copy it).
+        for f in fired.iter_mut().filter(|f| applies(f.effects)) {
             let e = f.effects;
-            out.reason(&e.id, f.evidence.as_str());
+            for sig in &e.signals {
+                out.signal(sig, f.evidence.as_str());
+            }
+            out.reason(e.id, std::mem::take(&mut f.evidence));
             if let Some(c) = e.category {
                 if kind == Kind::Write && rank(c) > rank(category) {
                     category = c;
@@ -603,9 +608,6 @@ impl Rules {
             }
             if let Some(r) = e.risk {
                 risk = risk.max(r);
-            }
-            for sig in &e.signals {
-                out.signal(sig, f.evidence.as_str());
             }
         }
         if kind == Kind::Write && de == Some(true) && rank(category) < rank(Category::Destructive) {
@@ -649,7 +651,7 @@ impl Rules {
             Some(Source::Ambiguous) => 0.55,
             None => 0.3,
         };
-        if strong.is_some() && kind == Kind::Write {
+        if has_strong && kind == Kind::Write {
             confidence = confidence.max(0.8);
         }
         let hint_agrees = match ro {
@@ -674,7 +676,7 @@ impl Rules {
             signals: out.signals,
             reasons: out.reasons,
             confidence: (confidence.clamp(0.05, 0.99) * 100.0).round() / 100.0,
-            rules_hash: self.hash.clone(),
+            rules_hash: Label::Borrowed(self.hash),
         }
     }
 

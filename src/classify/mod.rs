@@ -15,7 +15,7 @@ mod tokenize;
 
 pub use tokenize::tokenize;
 
-use crate::model::{Category, Kind, Risk};
+use crate::model::{intern, Category, Kind, Risk};
 use config::{
     ComboRule, EffectFields, ObjectsFile, OverridesFile, ParamRule, ParamsFile, PatternRule,
     PhrasesFile, SuspiciousFile, VerbsFile,
@@ -97,22 +97,23 @@ enum Force {
 /// What a rule does when it fires.
 #[derive(Debug, Clone)]
 struct Effects {
-    /// `family.id`, e.g. `phrase.marked-destructive`: what `Reason::rule` shows.
-    id: String,
+    /// `family.id`, e.g. `phrase.marked-destructive`: what `Reason::rule`
+    /// shows (interned: verdicts borrow it).
+    id: &'static str,
     scope: Scope,
     force: Option<Force>,
     when_category: Vec<Category>,
     category: Option<Category>,
     risk: Option<Risk>,
-    signals: Vec<String>,
+    signals: Vec<&'static str>,
 }
 
 #[derive(Debug)]
 struct VerbGroup {
-    id: String,
+    id: &'static str,
     class: Category,
     risk: Option<Risk>,
-    signals: Vec<String>,
+    signals: Vec<&'static str>,
     ambiguous: bool,
 }
 
@@ -146,11 +147,11 @@ struct SuspiciousRules {
     /// Run on text with non-ASCII folded to spaces.
     folded: PatSet,
     folded_each: Vec<Pat>,
-    folded_ids: Vec<(String, Risk)>,
+    folded_ids: Vec<(&'static str, Risk)>,
     /// Run on the text as sent (only when it is not plain ASCII).
     raw: PatSet,
     raw_each: Vec<Pat>,
-    raw_ids: Vec<(String, Risk)>,
+    raw_ids: Vec<(&'static str, Risk)>,
 }
 
 /// The phrase, suspicious-text and description patterns (and the phrases'
@@ -241,7 +242,7 @@ impl JointRules {
 
 #[derive(Debug)]
 struct Override {
-    id: String,
+    id: &'static str,
     server: Pat,
     tool: Pat,
     kind: Kind,
@@ -253,7 +254,7 @@ struct Override {
 /// [`Rules::classify`] for each tool.
 #[derive(Debug)]
 pub struct Rules {
-    hash: String,
+    hash: &'static str,
     preambles: Vec<Vec<String>>,
     /// first words of the preambles
     preamble_heads: FxHashSet<String>,
@@ -363,7 +364,7 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn signals(&self, rule: &str, signals: &[String]) -> Result<Vec<String>, ClassifyError> {
+    fn signals(&self, rule: &str, signals: &[String]) -> Result<Vec<&'static str>, ClassifyError> {
         for s in signals {
             if !SIGNALS.contains(&s.as_str()) {
                 return Err(self.err(
@@ -372,7 +373,7 @@ impl<'a> Loader<'a> {
                 ));
             }
         }
-        Ok(signals.to_vec())
+        Ok(signals.iter().map(|s| intern(s)).collect())
     }
 
     fn effects(
@@ -417,7 +418,7 @@ impl<'a> Loader<'a> {
             return Err(self.err(id, "forces_write contradicts scope = \"read\""));
         }
         Ok(Effects {
-            id: format!("{family}.{id}"),
+            id: intern(&format!("{family}.{id}")),
             scope,
             force,
             when_category,
@@ -576,7 +577,7 @@ impl Rules {
                 }
             }
             verb_groups.push(VerbGroup {
-                id: format!("verb.{}", g.id),
+                id: intern(&format!("verb.{}", g.id)),
                 class,
                 risk: g.risk.as_deref().map(|r| l.risk(&g.id, r)).transpose()?,
                 signals: l.signals(&g.id, &g.signals)?,
@@ -702,7 +703,7 @@ impl Rules {
                 .transpose()?
                 .unwrap_or(Risk::High);
             let rx = l.regex(&r.id, &r.pattern)?;
-            let id = (format!("suspicious.{}", r.id), risk);
+            let id = (intern(&format!("suspicious.{}", r.id)), risk);
             if r.raw {
                 rp.push(r.pattern.as_str());
                 re.push(rx);
@@ -742,7 +743,7 @@ impl Rules {
                 return Err(l.err(&o.id, "kind is read exactly when category is read"));
             }
             overrides.push(Override {
-                id: format!("override.{}", o.id),
+                id: intern(&format!("override.{}", o.id)),
                 server: l.regex(&o.id, &glob_regex(&o.server))?,
                 tool,
                 kind,
@@ -753,7 +754,7 @@ impl Rules {
 
         let joint = JointRules::new(&phrases, &suspicious, &params, &combos);
         Ok(Rules {
-            hash,
+            hash: intern(&hash),
             preambles,
             preamble_heads,
             conjunctions,
@@ -777,8 +778,8 @@ impl Rules {
     }
 
     /// sha256 (hex) of the rule files' names and contents, sorted by name.
-    pub fn hash(&self) -> &str {
-        &self.hash
+    pub fn hash(&self) -> &'static str {
+        self.hash
     }
 }
 

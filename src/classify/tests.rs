@@ -923,7 +923,7 @@ fn kind_is_read_exactly_when_category_is_read() {
                 );
                 assert!((0.0..=1.0).contains(&v.confidence));
                 assert!(
-                    v.signals.iter().all(|s| SIGNALS.contains(&s.name.as_str())),
+                    v.signals.iter().all(|s| SIGNALS.contains(&s.name.as_ref())),
                     "{}",
                     show(&v)
                 );

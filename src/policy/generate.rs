@@ -33,7 +33,7 @@ pub fn reason(v: &Verdict) -> String {
     }
     let mut names: Vec<&str> = Vec::new();
     for sig in &v.signals {
-        if !sig.name.is_empty() && !names.contains(&sig.name.as_str()) {
+        if !sig.name.is_empty() && !names.contains(&sig.name.as_ref()) {
             names.push(&sig.name);
         }
     }

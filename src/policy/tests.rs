@@ -28,7 +28,7 @@ fn verdict(kind: Kind, category: Category, risk: Risk, signals: &[(&str, &str)])
         signals: signals
             .iter()
             .map(|(n, e)| Signal {
-                name: n.to_string(),
+                name: n.to_string().into(),
                 evidence: e.to_string(),
             })
             .collect(),

@@ -1289,7 +1289,7 @@ fn why(name: &str, target: &str, v: &Verdict, rule: &Rule, per_action: Option<&s
     }
     let mut names: Vec<&str> = Vec::new();
     for sig in &v.signals {
-        if !names.contains(&sig.name.as_str()) {
+        if !names.contains(&sig.name.as_ref()) {
             names.push(&sig.name);
         }
     }

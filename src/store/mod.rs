@@ -122,7 +122,7 @@ impl VerdictRow {
         VerdictRow {
             id,
             hash,
-            rules_hash: v.rules_hash.clone(),
+            rules_hash: v.rules_hash.to_string(),
             kind: v.kind.as_str(),
             category: v.category.as_str(),
             risk: v.risk.as_str(),
@@ -400,7 +400,7 @@ impl Store {
                 (serde_json::from_str::<ToolRecord>(&record_json).map_err(unreadable)?, None)
             };
             let verdict = verdict_json.and_then(|j| serde_json::from_str::<Verdict>(&j).ok()).map(|mut v| {
-                v.rules_hash = rules_hash.unwrap_or_default();
+                v.rules_hash = rules_hash.unwrap_or_default().into();
                 v
             });
             f(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict }, schema)?;
@@ -921,7 +921,7 @@ mod tests {
             signals: vec![],
             reasons: vec![],
             confidence: 0.9,
-            rules_hash: rules.into(),
+            rules_hash: rules.to_string().into(),
         };
         let rows = |rules: &str, risk: Risk| -> Vec<VerdictRow> {
             ids.iter().map(|(id, h)| VerdictRow::new(*id, h.clone(), &verdict(rules, risk))).collect()
@@ -934,7 +934,7 @@ mod tests {
         assert_eq!(changes(&s) - before, 1);
         for t in s.tools(false).unwrap() {
             let v = t.verdict.unwrap();
-            assert_eq!((v.rules_hash.as_str(), v.risk), ("rules-2", Risk::Low));
+            assert_eq!((v.rules_hash.as_ref(), v.risk), ("rules-2", Risk::Low));
         }
         // A verdict that changed is written.
         let before = changes(&s);
@@ -942,7 +942,7 @@ mod tests {
         assert_eq!(changes(&s) - before, 3);
         for t in s.tools(false).unwrap() {
             let v = t.verdict.unwrap();
-            assert_eq!((v.rules_hash.as_str(), v.risk), ("rules-3", Risk::High));
+            assert_eq!((v.rules_hash.as_ref(), v.risk), ("rules-3", Risk::High));
         }
     }
 
