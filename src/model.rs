@@ -317,14 +317,14 @@ pub fn intern(s: &str) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signal {
     pub name: Label,
-    pub evidence: String,
+    pub evidence: Label,
 }
 
 /// A rule that fired and what it matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub rule: Label,
-    pub matched: String,
+    pub matched: Label,
 }
 
 /// What an agent calling the tool can do, with reasons a person can check.

@@ -27,7 +27,7 @@ fn verdict(kind: Kind, category: Category, risk: Risk, signals: &[(&str, &str)])
             .iter()
             .map(|(n, e)| Signal {
                 name: n.to_string().into(),
-                evidence: e.to_string(),
+                evidence: e.to_string().into(),
             })
             .collect(),
         reasons: vec![Reason {

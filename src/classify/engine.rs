@@ -190,7 +190,7 @@ impl Out {
         self.signals.iter().any(|s| s.name == name)
     }
 
-    fn signal(&mut self, name: &'static str, evidence: impl Into<String>) {
+    fn signal(&mut self, name: &'static str, evidence: impl Into<Label>) {
         if !self.has(name) {
             self.signals.push(Signal {
                 name: Label::Borrowed(name),
@@ -204,12 +204,12 @@ impl Out {
         if !self.has(name) {
             self.signals.push(Signal {
                 name: Label::Borrowed(name),
-                evidence: evidence(),
+                evidence: Label::Owned(evidence()),
             });
         }
     }
 
-    fn reason(&mut self, rule: &'static str, matched: impl Into<String>) {
+    fn reason(&mut self, rule: &'static str, matched: impl Into<Label>) {
         self.reasons.push(Reason {
             rule: Label::Borrowed(rule),
             matched: matched.into(),
@@ -595,7 +595,7 @@ impl Rules {
         for f in fired.iter_mut().filter(|f| applies(f.effects)) {
             let e = f.effects;
             for sig in &e.signals {
-                out.signal(sig, f.evidence.as_str());
+                out.signal_with(sig, || f.evidence.clone());
             }
             out.reason(e.id, std::mem::take(&mut f.evidence));
             if let Some(c) = e.category {
@@ -626,12 +626,12 @@ impl Rules {
                 Scope::Write => kind == Kind::Write,
             };
             if scope_ok && e.when_category.contains(&category) {
-                out.reason(&e.id, f.evidence.as_str());
+                out.reason(e.id, f.evidence.clone());
                 if let Some(r) = e.risk {
                     risk = risk.max(r);
                 }
                 for sig in &e.signals {
-                    out.signal(sig, f.evidence.as_str());
+                    out.signal_with(sig, || f.evidence.clone());
                 }
             }
         }
