@@ -132,6 +132,62 @@ impl VerdictRow {
     }
 }
 
+/// See [`Store::verdict_writer`].
+pub struct VerdictWriter<'a> {
+    tx: rusqlite::Transaction<'a>,
+    /// Stored (hash, signature) per tool: unchanged verdicts are skipped.
+    old: HashMap<i64, (String, i64)>,
+    rules_hashes: std::collections::HashSet<String>,
+    written: usize,
+    path: PathBuf,
+}
+
+impl VerdictWriter<'_> {
+    fn sq(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    pub fn write(&mut self, rows: &[VerdictRow]) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO verdicts(tool_id, hash, rules_hash, kind, category, risk, verdict_json, sig)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+        for r in rows {
+            if !self.rules_hashes.contains(&r.rules_hash) {
+                self.rules_hashes.insert(r.rules_hash.clone());
+            }
+            if self.old.get(&r.id).is_some_and(|(h, s)| *h == r.hash && *s == r.sig) {
+                continue;
+            }
+            stmt.execute(params![r.id, r.hash, r.rules_hash, r.kind, r.category, r.risk, r.json, r.sig])
+                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Commit; returns how many verdict rows were written.
+    pub fn finish(self) -> Result<usize> {
+        // One rules hash for the whole catalogue (a full classification)
+        // is kept once, in meta, instead of rewriting every row whose
+        // verdict came out the same: after a rules edit that changes few
+        // verdicts, only those rows are written. Reads prefer it.
+        let done = if let (1, Some(h)) = (self.rules_hashes.len(), self.rules_hashes.iter().next()) {
+            self.tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('verdict_rules', ?1)", [h])
+        } else {
+            self.tx.execute("DELETE FROM meta WHERE key = 'verdict_rules'", [])
+        };
+        done.map_err(|e| self.sq(e))?;
+        let written = self.written;
+        let path = self.path.clone();
+        self.tx.commit().map_err(|source| StoreError::Sqlite { path, source })?;
+        Ok(written)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerRow {
     pub name: String,
@@ -445,9 +501,18 @@ impl Store {
     /// hash lives in its own column, so after a rules edit only the verdicts
     /// that really changed are rewritten.
     pub fn save_verdicts(&mut self, rows: &[VerdictRow]) -> Result<()> {
+        let mut w = self.verdict_writer()?;
+        w.write(rows)?;
+        w.finish()?;
+        Ok(())
+    }
+
+    /// A transaction that takes verdicts in batches (so they can be written
+    /// while others are still being classified) and commits on `finish`.
+    pub fn verdict_writer(&mut self) -> Result<VerdictWriter<'_>> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
-        let mut old: HashMap<i64, (String, i64)> = HashMap::with_capacity(rows.len());
+        let mut old: HashMap<i64, (String, i64)> = HashMap::new();
         {
             let mut stmt = self.conn.prepare("SELECT tool_id, hash, sig FROM verdicts").map_err(sq)?;
             let it = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get(1)?, r.get(2)?)))).map_err(sq)?;
@@ -457,34 +522,7 @@ impl Store {
             }
         }
         let tx = self.conn.transaction().map_err(sq)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO verdicts(tool_id, hash, rules_hash, kind, category, risk, verdict_json, sig)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(sq)?;
-            let mut rules_hashes = std::collections::HashSet::new();
-            for r in rows {
-                rules_hashes.insert(r.rules_hash.as_str());
-                if old.get(&r.id).is_some_and(|(h, s)| *h == r.hash && *s == r.sig) {
-                    continue;
-                }
-                stmt.execute(params![r.id, r.hash, r.rules_hash, r.kind, r.category, r.risk, r.json, r.sig]).map_err(sq)?;
-            }
-            // One rules hash for the whole catalogue (a full classification)
-            // is kept once, in meta, instead of rewriting every row whose
-            // verdict came out the same: after a rules edit that changes few
-            // verdicts, only those rows are written. Reads prefer it.
-            if let (1, Some(h)) = (rules_hashes.len(), rules_hashes.iter().next()) {
-                tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('verdict_rules', ?1)", [h])
-                    .map_err(sq)?;
-            } else {
-                tx.execute("DELETE FROM meta WHERE key = 'verdict_rules'", []).map_err(sq)?;
-            }
-        }
-        tx.commit().map_err(sq)?;
-        Ok(())
+        Ok(VerdictWriter { tx, old, rules_hashes: Default::default(), written: 0, path })
     }
 
     /// Current definitions for re-classification, still as stored JSON
