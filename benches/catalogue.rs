@@ -428,6 +428,106 @@ fn main() {
     let n: usize = std::env::var("MCPCAT_BENCH_TOOLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let rules = Rules::load(&root().join("rules")).expect("rules");
     println!("mcp-catalogue benchmarks: {n} synthetic tools (seed 42), release build");
+    // The crawl first, while this process is small: starting a server
+    // forks it, and a fork of the gigabytes the later stages hold costs
+    // page-table copies a real `mcp-catalogue crawl` never pays.
+    if want("crawl") {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let shared = std::env::var_os("MCP_CATALOGUE_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
+        let spec = |i: usize, latency_ms: u32| ServerSpec {
+            name: format!("replay-{i:02}"),
+            transport: Transport::Stdio {
+                command: if latency_ms > 0 {
+                    std::env::current_exe().unwrap().to_string_lossy().into_owned()
+                } else {
+                    "python3".into()
+                },
+                args: [
+                    "--latency-proxy".to_string(),
+                    latency_ms.to_string(),
+                    "python3".into(),
+                ]
+                .into_iter()
+                .filter(|_| latency_ms > 0)
+                .chain([
+                    shared.join("tools/mcp-replay").to_string_lossy().into_owned(),
+                    shared.join("fixtures/truenas-hierarchical/session.json").to_string_lossy().into_owned(),
+                ])
+                .collect(),
+                env: Default::default(),
+                cwd: None,
+            },
+            timeout: None,
+            product: None,
+            expand: None,
+        };
+        let recipes = Arc::new(Recipes::load(&root().join("rules/expanders")).unwrap());
+        let time = |specs: &[ServerSpec], jobs: usize| -> f64 {
+            let opts = CrawlOptions { jobs, timeout: Duration::from_secs(300), ..Default::default() };
+            let t = Instant::now();
+            let r = rt.block_on(crawl::crawl(specs, recipes.clone(), &opts));
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(r.len(), specs.len());
+            assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed: {:?}", r.iter().find(|r| !r.ok || r.tools.len() != 279).map(|r| (&r.spec.name, &r.error, r.tools.len())));
+            for (r, spec) in r.iter().zip(specs) {
+                let want = if matches!(spec.transport, Transport::Http { .. }) { "streamable-http" } else { "stdio" };
+                assert_eq!(r.transport.as_deref(), Some(want), "{}", r.spec.name);
+            }
+            secs
+        };
+        // As recorded (servers answer at once: the crawl is bound by their CPU,
+        // 2 cores for 32 Python processes), and with 250 ms per answer (servers
+        // wait, as remote ones do). CPU split: ours vs the servers'.
+        for latency in [0u32, 250] {
+            let specs: Vec<ServerSpec> = (0..32).map(|i| spec(i, latency)).collect();
+            let label = if latency == 0 { "no added latency".to_string() } else { format!("{latency} ms per answer") };
+            let single = time(&specs[..1], 1);
+            line(&format!("crawl 1 replay server ({label})"), format!("{single:.2} s"), "-");
+            if latency == 0 {
+                let serial = time(&specs, 1);
+                line(&format!("crawl 32 servers --jobs 1 ({label})"), format!("{serial:.2} s"), "-");
+            }
+            let (self0, kids0) = (cpu_secs(libc::RUSAGE_SELF), cpu_secs(libc::RUSAGE_CHILDREN));
+            let parallel = time(&specs, 32);
+            let (ours, theirs) = (cpu_secs(libc::RUSAGE_SELF) - self0, cpu_secs(libc::RUSAGE_CHILDREN) - kids0);
+            line(
+                &format!("crawl 32 servers --jobs 32 ({label})"),
+                format!("{parallel:.2} s = {:.2}x single", parallel / single),
+                "<= 1.2x single",
+            );
+            line("  CPU: crawler / servers", format!("{ours:.2} s / {theirs:.2} s"), "-");
+        }
+        // Remote servers cost this machine no CPU of their own: 32 of them
+        // over Streamable HTTP, served in this process (so the crawl alone
+        // is measured, not 32 Python start-ups on 2 cores).
+        let latency = Duration::from_millis(250);
+        let server = ReplayServer::start(Replay::load(&shared.join("fixtures/truenas-hierarchical/session.json")), latency);
+        let specs: Vec<ServerSpec> = (0..32)
+            .map(|i| ServerSpec {
+                name: format!("remote-{i:02}"),
+                transport: Transport::Http { url: server.url(i), headers: Default::default(), http: HttpKind::Streamable },
+                timeout: None,
+                product: None,
+                expand: None,
+            })
+            .collect();
+        let label = format!("HTTP, {} ms per answer", latency.as_millis());
+        let single = time(&specs[..1], 1);
+        line(&format!("crawl 1 remote server ({label})"), format!("{single:.2} s"), "-");
+        let (self0, server0, requests0) = (cpu_secs(libc::RUSAGE_SELF), server.cpu_secs(), server.requests());
+        let parallel = time(&specs, 32);
+        let (all, served) = (cpu_secs(libc::RUSAGE_SELF) - self0, server.cpu_secs() - server0);
+        line(
+            &format!("crawl 32 remote servers --jobs 32 ({label})"),
+            format!("{parallel:.2} s = {:.2}x single", parallel / single),
+            "<= 1.2x single",
+        );
+        line(
+            "  CPU: crawler / in-process servers",
+            format!("{:.2} s / {served:.2} s", all - served),
+            &format!("- ({} HTTP requests served)", server.requests() - requests0),
+        );
+    }
     let t = Instant::now();
     let tools = synth::catalogue(42, n, 50);
     line("generate synthetic catalogue", format!("{:.2} s", t.elapsed().as_secs_f64()), "-");
@@ -585,103 +685,6 @@ fn main() {
         }
     }
 
-    if want("crawl") {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let shared = std::env::var_os("MCP_CATALOGUE_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
-        let spec = |i: usize, latency_ms: u32| ServerSpec {
-            name: format!("replay-{i:02}"),
-            transport: Transport::Stdio {
-                command: if latency_ms > 0 {
-                    std::env::current_exe().unwrap().to_string_lossy().into_owned()
-                } else {
-                    "python3".into()
-                },
-                args: [
-                    "--latency-proxy".to_string(),
-                    latency_ms.to_string(),
-                    "python3".into(),
-                ]
-                .into_iter()
-                .filter(|_| latency_ms > 0)
-                .chain([
-                    shared.join("tools/mcp-replay").to_string_lossy().into_owned(),
-                    shared.join("fixtures/truenas-hierarchical/session.json").to_string_lossy().into_owned(),
-                ])
-                .collect(),
-                env: Default::default(),
-                cwd: None,
-            },
-            timeout: None,
-            product: None,
-            expand: None,
-        };
-        let recipes = Arc::new(Recipes::load(&root().join("rules/expanders")).unwrap());
-        let time = |specs: &[ServerSpec], jobs: usize| -> f64 {
-            let opts = CrawlOptions { jobs, timeout: Duration::from_secs(300), ..Default::default() };
-            let t = Instant::now();
-            let r = rt.block_on(crawl::crawl(specs, recipes.clone(), &opts));
-            let secs = t.elapsed().as_secs_f64();
-            assert_eq!(r.len(), specs.len());
-            assert!(r.iter().all(|r| r.ok && r.tools.len() == 279), "replay crawl failed: {:?}", r.iter().find(|r| !r.ok || r.tools.len() != 279).map(|r| (&r.spec.name, &r.error, r.tools.len())));
-            for (r, spec) in r.iter().zip(specs) {
-                let want = if matches!(spec.transport, Transport::Http { .. }) { "streamable-http" } else { "stdio" };
-                assert_eq!(r.transport.as_deref(), Some(want), "{}", r.spec.name);
-            }
-            secs
-        };
-        // As recorded (servers answer at once: the crawl is bound by their CPU,
-        // 2 cores for 32 Python processes), and with 250 ms per answer (servers
-        // wait, as remote ones do). CPU split: ours vs the servers'.
-        for latency in [0u32, 250] {
-            let specs: Vec<ServerSpec> = (0..32).map(|i| spec(i, latency)).collect();
-            let label = if latency == 0 { "no added latency".to_string() } else { format!("{latency} ms per answer") };
-            let single = time(&specs[..1], 1);
-            line(&format!("crawl 1 replay server ({label})"), format!("{single:.2} s"), "-");
-            if latency == 0 {
-                let serial = time(&specs, 1);
-                line(&format!("crawl 32 servers --jobs 1 ({label})"), format!("{serial:.2} s"), "-");
-            }
-            let (self0, kids0) = (cpu_secs(libc::RUSAGE_SELF), cpu_secs(libc::RUSAGE_CHILDREN));
-            let parallel = time(&specs, 32);
-            let (ours, theirs) = (cpu_secs(libc::RUSAGE_SELF) - self0, cpu_secs(libc::RUSAGE_CHILDREN) - kids0);
-            line(
-                &format!("crawl 32 servers --jobs 32 ({label})"),
-                format!("{parallel:.2} s = {:.2}x single", parallel / single),
-                "<= 1.2x single",
-            );
-            line("  CPU: crawler / servers", format!("{ours:.2} s / {theirs:.2} s"), "-");
-        }
-        // Remote servers cost this machine no CPU of their own: 32 of them
-        // over Streamable HTTP, served in this process (so the crawl alone
-        // is measured, not 32 Python start-ups on 2 cores).
-        let latency = Duration::from_millis(250);
-        let server = ReplayServer::start(Replay::load(&shared.join("fixtures/truenas-hierarchical/session.json")), latency);
-        let specs: Vec<ServerSpec> = (0..32)
-            .map(|i| ServerSpec {
-                name: format!("remote-{i:02}"),
-                transport: Transport::Http { url: server.url(i), headers: Default::default(), http: HttpKind::Streamable },
-                timeout: None,
-                product: None,
-                expand: None,
-            })
-            .collect();
-        let label = format!("HTTP, {} ms per answer", latency.as_millis());
-        let single = time(&specs[..1], 1);
-        line(&format!("crawl 1 remote server ({label})"), format!("{single:.2} s"), "-");
-        let (self0, server0, requests0) = (cpu_secs(libc::RUSAGE_SELF), server.cpu_secs(), server.requests());
-        let parallel = time(&specs, 32);
-        let (all, served) = (cpu_secs(libc::RUSAGE_SELF) - self0, server.cpu_secs() - server0);
-        line(
-            &format!("crawl 32 remote servers --jobs 32 ({label})"),
-            format!("{parallel:.2} s = {:.2}x single", parallel / single),
-            "<= 1.2x single",
-        );
-        line(
-            "  CPU: crawler / in-process servers",
-            format!("{:.2} s / {served:.2} s", all - served),
-            &format!("- ({} HTTP requests served)", server.requests() - requests0),
-        );
-    }
     line("peak memory of this bench process", format!("{:.0} MiB", peak_rss_mib()), "- (holds several copies)");
     let _ = Path::new("");
 }
