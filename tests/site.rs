@@ -555,6 +555,38 @@ fn tool_pages_tell_a_reader_what_the_tool_does_and_how_to_govern_it() {
 }
 
 #[test]
+fn a_name_on_two_servers_gets_a_qualified_key_and_says_so() {
+    let read = || Some(verdict(Kind::Read, Category::Read, Risk::Low, &[]));
+    let d = Data {
+        servers: vec![
+            server("nas-a", None, "ok", 2),
+            server("nas-b", None, "ok", 1),
+        ],
+        tools: vec![
+            stored(1, record("nas-a", "status", "Show status.", json!({"type": "object"})), read()),
+            stored(2, record("nas-a", "uptime", "Show uptime.", json!({"type": "object"})), read()),
+            stored(3, record("nas-b", "status", "Show status.", json!({"type": "object"})), read()),
+        ],
+        versions: HashMap::new(),
+        changes: Changes::default(),
+        profile: Profile::default(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("site");
+    build(&out, &d);
+    let doc = page(&tool_page(&out, "nas-b", "status"));
+    let policy = all_text(&doc);
+    assert!(policy.contains(r#"{"nas-b/status": {}}"#), "{policy}");
+    assert!(policy.contains("policies/"), "{policy}");
+    assert!(policy.contains("it is just status"), "{policy}");
+    // A name only one server uses stays plain, without the note.
+    let doc = page(&tool_page(&out, "nas-a", "uptime"));
+    let policy = all_text(&doc);
+    assert!(policy.contains(r#"{"uptime": {}}"#), "{policy}");
+    assert!(!policy.contains("it is just"), "{policy}");
+}
+
+#[test]
 fn hostile_text_is_shown_as_text_and_names_cannot_escape_the_site() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("site");

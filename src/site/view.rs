@@ -98,6 +98,9 @@ struct ToolView<'a> {
     signals: &'a [Signal],
     reasons: &'a [Reason],
     snippet: Option<String>,
+    /// The policy key is `server/name` (the name is used by several
+    /// servers): a note says the server's own file uses the plain name.
+    qualified: bool,
     /// The snippet is a big umbrella rule: shown folded.
     snippet_big: bool,
     full_policy: Option<String>,
@@ -747,6 +750,7 @@ impl<'a> Model<'a> {
                 name: &r.name,
                 title: r.title.as_deref(),
                 description: r.description.as_deref().filter(|d| !d.trim().is_empty()),
+                qualified: key != r.name,
                 warnings,
                 server: ServerLink {
                     name: self.servers[s].name,
