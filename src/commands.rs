@@ -361,7 +361,7 @@ fn servers(cli: &Cli, format: TextOrJson) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&by_name.values().collect::<Vec<_>>())?);
         return Ok(0);
     }
-    println!("{:<32} {:<14} {:>6} {:>8}  {}", "SERVER", "OUTCOME", "TOOLS", "SECONDS", "LAST CRAWL");
+    println!("{:<32} {:<14} {:>6} {:>8}  LAST CRAWL", "SERVER", "OUTCOME", "TOOLS", "SECONDS");
     for v in by_name.values() {
         let outcome = v["outcome"].as_str().unwrap_or("");
         println!(

@@ -12,7 +12,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -21,7 +21,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
@@ -96,7 +96,7 @@ pub fn tool(rng: &mut Rng, server: &str, i: usize) -> ToolRecord {
     let verb = if read { *rng.pick(READ_VERBS) } else { *rng.pick(WRITE_VERBS) };
     let noun = *rng.pick(NOUNS);
     let style = rng.pick(STYLES);
-    let name = format!("{}{}", style(verb, noun), if i % 7 == 0 { String::new() } else { format!("_{i}") });
+    let name = format!("{}{}", style(verb, noun), if i.is_multiple_of(7) { String::new() } else { format!("_{i}") });
     let desc = if read { rng.pick(READ_DESC) } else { rng.pick(WRITE_DESC) }.replace("{n}", &noun.replace('_', " "));
     let mut props = serde_json::Map::new();
     props.insert("id".into(), json!({"type": "string", "description": format!("The {noun} id")}));

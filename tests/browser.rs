@@ -278,7 +278,7 @@ fn a_visitor_finds_servers_and_tools_from_disk() {
         Some("critical"),
         "sorted by risk, highest first"
     );
-    let last = doc.select(&sel("#tool-table tbody tr")).last().unwrap();
+    let last = doc.select(&sel("#tool-table tbody tr")).next_back().unwrap();
     assert_eq!(last.value().attr("data-risk"), Some("low"));
 
     // Search: `?q=iscsi` runs the same code as typing; follow the result.

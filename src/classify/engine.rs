@@ -352,7 +352,7 @@ impl Rules {
             .iter()
             .find(|o| o.server.is_match(&tool.server) && o.tool.is_match(&tool.name))
         {
-            out.reason(&o.id, format!("{}/{}", tool.server, tool.name));
+            out.reason(o.id, format!("{}/{}", tool.server, tool.name));
             return Verdict {
                 kind: o.kind,
                 category: o.category,
@@ -566,7 +566,7 @@ impl Rules {
                 Source::Title => "title",
                 Source::Ambiguous => "name or description",
             };
-            out.reason(&g.id, cat(&[src, ": \"", &p.word, "\""]));
+            out.reason(g.id, cat(&[src, ": \"", &p.word, "\""]));
             if p.mixed {
                 out.reason(
                     "verb.mixed",

@@ -265,50 +265,6 @@ fn redact_arg(a: &str) -> String {
     a.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_all_three_shapes() {
-        let text = r#"{"mcpServers": {
-            "a": {"command": "node", "args": ["x.js"], "env": {"K": "${HOME}"}},
-            "b": {"url": "http://127.0.0.1:1/mcp", "type": "http", "headers": {"Authorization": "Bearer ${T}"}},
-            "c": {"package": {"registryType": "pypi", "identifier": "truenas-mcp-server", "version": "3.0.2", "requirements": ["mcp<2"]}, "timeout": 30, "product": "TrueNAS"}
-        }}"#;
-        let list = parse(text, Path::new("s.json")).unwrap();
-        assert_eq!(list.servers.len(), 3);
-        assert!(matches!(list.servers[1].transport, Transport::Http { http: HttpKind::Streamable, .. }));
-        assert_eq!(list.servers[2].product.as_deref(), Some("TrueNAS"));
-    }
-
-    #[test]
-    fn errors_name_file_line_and_column() {
-        let e = parse("{\"mcpServers\": {\n  \"a\": {\"command\": }\n}}", Path::new("s.json")).unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.starts_with("s.json:2:"), "{msg}");
-        let e = parse("{\"mcpServers\": {\n\n  \"bad\": {\"args\": []}\n}}", Path::new("s.json")).unwrap_err();
-        assert!(e.to_string().contains("s.json:3: server \"bad\""), "{e}");
-    }
-
-    #[test]
-    fn vars_are_substituted_and_missing_ones_named() {
-        std::env::set_var("MCPCAT_TEST_SECRET", "hunter2");
-        assert_eq!(resolve_vars("s", "Bearer ${MCPCAT_TEST_SECRET}").unwrap(), "Bearer hunter2");
-        assert_eq!(resolve_vars("s", "${MCPCAT_NOPE:-x}").unwrap(), "x");
-        let e = resolve_vars("s", "${MCPCAT_NOPE}").unwrap_err().to_string();
-        assert!(e.contains("MCPCAT_NOPE") && e.contains("\"s\""));
-    }
-
-    #[test]
-    fn redaction_drops_values() {
-        let text = r#"{"mcpServers": {"a": {"command": "x", "args": ["--token=abc"], "env": {"K": "literal-secret"}}}}"#;
-        let list = parse(text, Path::new("s.json")).unwrap();
-        let r = redacted(&list.servers[0]).to_string();
-        assert!(!r.contains("literal-secret") && !r.contains("abc"), "{r}");
-    }
-}
-
 /// A URL safe to print or store: scheme, host, port and path only (no
 /// user-info, query or fragment, which may carry tokens).
 pub fn display_url(url: &str) -> String {
@@ -372,4 +328,48 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_all_three_shapes() {
+        let text = r#"{"mcpServers": {
+            "a": {"command": "node", "args": ["x.js"], "env": {"K": "${HOME}"}},
+            "b": {"url": "http://127.0.0.1:1/mcp", "type": "http", "headers": {"Authorization": "Bearer ${T}"}},
+            "c": {"package": {"registryType": "pypi", "identifier": "truenas-mcp-server", "version": "3.0.2", "requirements": ["mcp<2"]}, "timeout": 30, "product": "TrueNAS"}
+        }}"#;
+        let list = parse(text, Path::new("s.json")).unwrap();
+        assert_eq!(list.servers.len(), 3);
+        assert!(matches!(list.servers[1].transport, Transport::Http { http: HttpKind::Streamable, .. }));
+        assert_eq!(list.servers[2].product.as_deref(), Some("TrueNAS"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let e = parse("{\"mcpServers\": {\n  \"a\": {\"command\": }\n}}", Path::new("s.json")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("s.json:2:"), "{msg}");
+        let e = parse("{\"mcpServers\": {\n\n  \"bad\": {\"args\": []}\n}}", Path::new("s.json")).unwrap_err();
+        assert!(e.to_string().contains("s.json:3: server \"bad\""), "{e}");
+    }
+
+    #[test]
+    fn vars_are_substituted_and_missing_ones_named() {
+        std::env::set_var("MCPCAT_TEST_SECRET", "hunter2");
+        assert_eq!(resolve_vars("s", "Bearer ${MCPCAT_TEST_SECRET}").unwrap(), "Bearer hunter2");
+        assert_eq!(resolve_vars("s", "${MCPCAT_NOPE:-x}").unwrap(), "x");
+        let e = resolve_vars("s", "${MCPCAT_NOPE}").unwrap_err().to_string();
+        assert!(e.contains("MCPCAT_NOPE") && e.contains("\"s\""));
+    }
+
+    #[test]
+    fn redaction_drops_values() {
+        let text = r#"{"mcpServers": {"a": {"command": "x", "args": ["--token=abc"], "env": {"K": "literal-secret"}}}}"#;
+        let list = parse(text, Path::new("s.json")).unwrap();
+        let r = redacted(&list.servers[0]).to_string();
+        assert!(!r.contains("literal-secret") && !r.contains("abc"), "{r}");
+    }
 }
