@@ -295,26 +295,10 @@ pub fn build(out: &Path, input: &SiteInput) -> Result<SiteStats, SiteError> {
     });
     let (tool_stamps, server_stamps) = pages?;
     let mut misc = side?;
-    {
-        let index = model.index_page();
-        let t = env
-            .get_template("index.html")
-            .map_err(|e| tmpl_err("index.html", e))?;
-        let stamp = writer.page("index.html", page_sig(&key, &index), || {
-            t.render(&index).map_err(|e| tmpl_err("index.html", e))
-        })?;
-        misc.push(("index.html".into(), stamp));
-    }
-    {
-        let changes = model.changes_page();
-        let t = env
-            .get_template("changes.html")
-            .map_err(|e| tmpl_err("changes.html", e))?;
-        let stamp = writer.page("changes.html", page_sig(&key, &changes), || {
-            t.render(&changes).map_err(|e| tmpl_err("changes.html", e))
-        })?;
-        misc.push(("changes.html".into(), stamp));
-    }
+    let stamp = writer.single(&env, &key, "index.html", &model.index_page())?;
+    misc.push(("index.html".into(), stamp));
+    let stamp = writer.single(&env, &key, "changes.html", &model.changes_page())?;
+    misc.push(("changes.html".into(), stamp));
     for (name, text) in ASSETS {
         let stamp = writer.stream(name, &|w| {
             w.write_all(text.as_bytes()).map_err(write_err(name))
@@ -903,6 +887,20 @@ impl Writer {
         let (wrote, m) = put_file(&p, meta, &Body::Bytes(text.as_bytes()))?;
         self.count(wrote);
         Ok(Stamp::of(sig, &m))
+    }
+
+    /// A page at the site's root rendered by the template of the same name.
+    fn single<T: serde::Serialize>(
+        &self,
+        env: &minijinja::Environment<'_>,
+        key: &Sha256,
+        name: &str,
+        data: &T,
+    ) -> Result<Stamp, SiteError> {
+        let t = env.get_template(name).map_err(|e| tmpl_err(name, e))?;
+        self.page(name, page_sig(key, data), || {
+            t.render(data).map_err(|e| tmpl_err(name, e))
+        })
     }
 
     /// A file written by `produce` (which may run up to three times: to

@@ -203,7 +203,7 @@ async fn pypi_venv(
     run(&python, &["-m".into(), "venv".into(), tmp.to_string_lossy().into_owned()], &spec.name).await?;
     let mut pip_args: Vec<String> = vec!["install".into(), "--quiet".into(), "--disable-pip-version-check".into(), pin.clone()];
     pip_args.extend(requirements.iter().cloned());
-    run(&tmp.join("bin/pip"), &pip_args, &spec.name).await.inspect_err(|_e| {
+    run(&tmp.join("bin/pip"), &pip_args, &spec.name).await.inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&tmp);
     })?;
     // venvs hard-code their path in scripts: rebuild in place after rename.

@@ -6,7 +6,7 @@
 //! was before it. A failed server's tools are never touched. Never stores a
 //! secret: servers are kept in their redacted form.
 
-use crate::model::{ServerSpec, ToolRecord, Verdict};
+use crate::model::{Label, ServerSpec, ToolRecord, Verdict};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -108,7 +108,8 @@ impl ClassifyInput {
 pub struct VerdictRow {
     pub id: i64,
     pub hash: String,
-    pub rules_hash: String,
+    /// Borrowed from the loaded rules: no copy per row.
+    pub rules_hash: Label,
     pub kind: &'static str,
     pub category: &'static str,
     pub risk: &'static str,
@@ -122,7 +123,7 @@ impl VerdictRow {
         VerdictRow {
             id,
             hash,
-            rules_hash: v.rules_hash.to_string(),
+            rules_hash: v.rules_hash.clone(),
             kind: v.kind.as_str(),
             category: v.category.as_str(),
             risk: v.risk.as_str(),
@@ -137,24 +138,21 @@ pub struct VerdictWriter<'a> {
     tx: rusqlite::Transaction<'a>,
     /// Stored (hash, signature) per tool: unchanged verdicts are skipped.
     old: HashMap<i64, (String, i64)>,
-    rules_hashes: std::collections::HashSet<String>,
+    rules_hashes: std::collections::HashSet<Label>,
     written: usize,
     path: PathBuf,
 }
 
 impl VerdictWriter<'_> {
-    fn sq(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
-    }
-
     pub fn write(&mut self, rows: &[VerdictRow]) -> Result<()> {
+        let sq = |source| StoreError::Sqlite { path: self.path.clone(), source };
         let mut stmt = self
             .tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO verdicts(tool_id, hash, rules_hash, kind, category, risk, verdict_json, sig)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
-            .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+            .map_err(sq)?;
         for r in rows {
             if !self.rules_hashes.contains(&r.rules_hash) {
                 self.rules_hashes.insert(r.rules_hash.clone());
@@ -163,7 +161,7 @@ impl VerdictWriter<'_> {
                 continue;
             }
             stmt.execute(params![r.id, r.hash, r.rules_hash, r.kind, r.category, r.risk, r.json, r.sig])
-                .map_err(|e| StoreError::Sqlite { path: self.path.clone(), source: e })?;
+                .map_err(sq)?;
             self.written += 1;
         }
         Ok(())
@@ -171,19 +169,18 @@ impl VerdictWriter<'_> {
 
     /// Commit; returns how many verdict rows were written.
     pub fn finish(self) -> Result<usize> {
+        let VerdictWriter { tx, rules_hashes, written, path, .. } = self;
+        let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         // One rules hash for the whole catalogue (a full classification)
         // is kept once, in meta, instead of rewriting every row whose
         // verdict came out the same: after a rules edit that changes few
         // verdicts, only those rows are written. Reads prefer it.
-        let done = if let (1, Some(h)) = (self.rules_hashes.len(), self.rules_hashes.iter().next()) {
-            self.tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('verdict_rules', ?1)", [h])
-        } else {
-            self.tx.execute("DELETE FROM meta WHERE key = 'verdict_rules'", [])
-        };
-        done.map_err(|e| self.sq(e))?;
-        let written = self.written;
-        let path = self.path.clone();
-        self.tx.commit().map_err(|source| StoreError::Sqlite { path, source })?;
+        match (rules_hashes.len(), rules_hashes.iter().next()) {
+            (1, Some(h)) => tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('verdict_rules', ?1)", [h]),
+            _ => tx.execute("DELETE FROM meta WHERE key = 'verdict_rules'", []),
+        }
+        .map_err(sq)?;
+        tx.commit().map_err(sq)?;
         Ok(written)
     }
 }
