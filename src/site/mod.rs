@@ -747,17 +747,17 @@ fn create_new(p: &Path) -> io::Result<std::fs::File> {
 /// Put `body` at `p` unless the file there already holds exactly it. A new
 /// file is written in place (a torn one differs, so the next build rewrites
 /// it); an existing one is replaced by a temp file and a rename, so readers
-/// never see half a page. `meta` is what a stat of `p` found, if one was
-/// made (`Some(None)`: nothing there). Returns whether it wrote and the
+/// never see half a page. `meta` is the file's metadata when a stat already
+/// found one (`None`: try creating it new). Returns whether it wrote and the
 /// file's metadata.
 fn put_file(
     p: &Path,
-    meta: Option<Option<std::fs::Metadata>>,
+    meta: Option<std::fs::Metadata>,
     body: &Body,
 ) -> Result<(bool, std::fs::Metadata), SiteError> {
     let m = match meta {
-        Some(Some(m)) => m,
-        _ => match create_new(p) {
+        Some(m) => m,
+        None => match create_new(p) {
             Ok(f) => return Ok((true, fill_new(p, f, body)?)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 std::fs::symlink_metadata(p).map_err(io_err(p))?
@@ -847,22 +847,21 @@ impl Writer {
     }
 
     /// The file at `p` is still the one the manifest recorded with `sig`:
-    /// `Ok(Ok(stamp))`. Otherwise what a stat found, if one was made.
-    #[allow(clippy::type_complexity)]
+    /// `Ok(Ok(stamp))`. Otherwise the file's metadata when a stat found one.
     fn check(
         &self,
         rel: &str,
         p: &Path,
         sig: Option<u64>,
-    ) -> Result<Result<Stamp, Option<Option<std::fs::Metadata>>>, SiteError> {
+    ) -> Result<Result<Stamp, Option<std::fs::Metadata>>, SiteError> {
         let old = self.old.lookup(rel);
         let Some(old) = old.filter(|o| sig == Some(o.sig)) else {
             return Ok(Err(None));
         };
         match std::fs::symlink_metadata(p) {
             Ok(m) if old.matches(&m) => Ok(Ok(old)),
-            Ok(m) => Ok(Err(Some(Some(m)))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Err(Some(None))),
+            Ok(m) => Ok(Err(Some(m))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Err(None)),
             Err(e) => Err(io_err(p)(e)),
         }
     }
