@@ -188,6 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn the_ascii_fast_path_splits_like_the_unicode_path() {
+        use super::Tokens;
+        let names = [
+            "list_pools", "getHTTPResponse", "HTTPServer", "s3Bucket", "listV2Items",
+            "system.ntp_server-createNow", "LIST_POOLS", "a/b:c", "__x__y__", "ABCdefGHI",
+            "x1Y2z3", "Delete File", "", "9lives", "aB", "AbC",
+        ];
+        for n in names {
+            let (mut a, mut u) = (Tokens::default(), Tokens::default());
+            a.fill_ascii(n);
+            u.fill_unicode(n);
+            assert_eq!(a.spaced(), u.spaced(), "{n}");
+            assert_eq!(a.iter().collect::<Vec<_>>(), u.iter().collect::<Vec<_>>(), "{n}");
+        }
+    }
+
+    #[test]
     fn non_ascii_letters_stay_words() {
         assert_eq!(t("créer_fichier"), ["créer", "fichier"]);
         assert_eq!(t("a\u{200b}b"), ["a", "b"]);
