@@ -415,7 +415,8 @@ impl Rules {
             _ => Vec::new(),
         };
         let phrase_candidates = (0..self.phrases.each.len()).filter(|&i| match &hits.joint {
-            Some((j, m)) => m.matched(j.phrases + i),
+            // Phrase `i` is pattern `i` of the joint set.
+            Some((_, m)) => m.matched(i),
             None => own_matches.contains(&i),
         });
         for i in phrase_candidates {

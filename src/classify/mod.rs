@@ -162,9 +162,8 @@ struct SuspiciousRules {
 /// end (measured).
 #[derive(Debug)]
 struct JointRules {
+    /// The phrase patterns come first: phrase `i` is pattern `i`.
     set: Joint,
-    /// The phrase patterns: from this index, in order.
-    phrases: usize,
     phrase_unless: Vec<Option<usize>>,
     /// The folded suspicious-text patterns: this range.
     suspicious: std::ops::Range<usize>,
@@ -228,7 +227,6 @@ impl JointRules {
             .fold(0u32, |bits, (i, _)| bits | 1 << i);
         Some(JointRules {
             set,
-            phrases: 0,
             phrase_unless,
             suspicious: suspicious_range,
             suspicious_raw: PatSet::multi_line(&raw)?,
