@@ -35,7 +35,6 @@ enum Source {
 #[derive(Debug)]
 struct Pick {
     group: usize,
-    word: String,
     source: Source,
     /// The name holds both read and write verbs; the write one was chosen.
     mixed: bool,
@@ -74,6 +73,10 @@ struct Scratch {
     seen: Vec<usize>,
     /// Per combo group: the first property matching it.
     combo_first: Vec<usize>,
+    /// The picked verb's word(s), and the description's or title's
+    /// leading verb.
+    word: String,
+    lead_word: String,
     /// Verbs found in the name and in the title.
     cands: Vec<Cand>,
     title_cands: Vec<Cand>,
@@ -402,7 +405,10 @@ impl Rules {
             &mut s.lead_words,
             &mut s.cands,
             &mut s.title_cands,
+            &mut s.word,
+            &mut s.lead_word,
         );
+        let word = s.word.as_str();
 
         // 2. Everything else that matched. With a joint pass, each rule it
         // reports is checked on its own text (finding the evidence anyway);
@@ -487,7 +493,7 @@ impl Rules {
             .find(|f| f.effects.force == Some(Force::Strong));
         let weak = fired.iter().find(|f| f.effects.force == Some(Force::Weak));
         let verb_desc =
-            |p: &Pick| format!("verb \"{}\" ({})", p.word, self.verb_groups[p.group].id);
+            |p: &Pick| format!("verb \"{}\" ({})", word, self.verb_groups[p.group].id);
         let mut conflicts: Vec<String> = Vec::new();
         let kind = match ro {
             Some(true) => {
@@ -567,7 +573,7 @@ impl Rules {
                 Source::Title => "title",
                 Source::Ambiguous => "name or description",
             };
-            out.reason(g.id, cat(&[src, ": \"", &p.word, "\""]));
+            out.reason(g.id, cat(&[src, ": \"", word, "\""]));
             if p.mixed {
                 out.reason(
                     "verb.mixed",
@@ -585,7 +591,7 @@ impl Rules {
                     risk = risk.max(r);
                 }
                 for sig in &g.signals {
-                    out.signal_with(sig, || cat(&[src, " verb \"", &p.word, "\""]));
+                    out.signal_with(sig, || cat(&[src, " verb \"", word, "\""]));
                 }
             }
         } else {
@@ -696,6 +702,8 @@ impl Rules {
         lead_words: &mut Vec<(usize, usize)>,
         cands: &mut Vec<Cand>,
         tcands: &mut Vec<Cand>,
+        word: &mut String,
+        lead_word: &mut String,
     ) -> Option<Pick> {
         self.find_verbs(kept, key, cands);
         let cands = &cands[..];
@@ -712,21 +720,23 @@ impl Rules {
             n,
             Source::NameEdge,
             conj,
+            word,
         ) {
             return Some(p);
         }
-        let lead_found = self.lead_verb(description, key, lead, lead_words);
-        if let Some((g, w)) = &lead_found {
-            if !self.verb_groups[*g].ambiguous {
+        let lead_found = self.lead_verb(description, key, lead, lead_words, lead_word);
+        if let Some(g) = lead_found {
+            if !self.verb_groups[g].ambiguous {
+                word.clear();
+                word.push_str(lead_word);
                 return Some(Pick {
-                    group: *g,
-                    word: w.clone(),
+                    group: g,
                     source: Source::Description,
                     mixed: false,
                 });
             }
         }
-        if let Some(p) = self.choose(cands, unamb, kept, n, Source::NameMiddle, conj) {
+        if let Some(p) = self.choose(cands, unamb, kept, n, Source::NameMiddle, conj, word) {
             return Some(p);
         }
         title_tokens.fill(title);
@@ -740,28 +750,31 @@ impl Rules {
                 title_kept.len(),
                 Source::Title,
                 conj,
+                word,
             ) {
                 return Some(p);
             }
         }
-        if let Some(p) = self.choose(cands, |_| true, kept, n, Source::Ambiguous, conj) {
+        if let Some(p) = self.choose(cands, |_| true, kept, n, Source::Ambiguous, conj, word) {
             return Some(p);
         }
-        if let Some((g, w)) = lead_found {
+        if let Some(g) = lead_found {
+            word.clear();
+            word.push_str(lead_word);
             return Some(Pick {
                 group: g,
-                word: w,
                 source: Source::Ambiguous,
                 mixed: false,
             });
         }
         // The description's words split at every non-ASCII character just
         // as the title folded to ASCII does, so the title is read as is.
-        let lead = self.lead_verb(title, key, lead, lead_words);
-        if let Some((g, w)) = lead {
+        let lead = self.lead_verb(title, key, lead, lead_words, lead_word);
+        if let Some(g) = lead {
+            word.clear();
+            word.push_str(lead_word);
             return Some(Pick {
                 group: g,
-                word: w,
                 source: Source::Ambiguous,
                 mixed: false,
             });
@@ -810,6 +823,8 @@ impl Rules {
     /// common style), else the one at the end, else the leftmost. When the
     /// name joins verbs with a conjunction (`get_or_create`), any write wins
     /// over reads (cautious; marks `mixed`) and the most severe write wins.
+    /// The chosen verb's word(s) go into `out`.
+    #[allow(clippy::too_many_arguments)]
     fn choose(
         &self,
         cands: &[Cand],
@@ -818,12 +833,14 @@ impl Rules {
         n: usize,
         source: Source,
         conj: bool,
+        out: &mut String,
     ) -> Option<Pick> {
-        let word = |c: &Cand| {
-            if c.start == c.end {
-                tokens[c.start].to_string()
-            } else {
-                format!("{} {}", tokens[c.start], tokens[c.end])
+        let mut word = |c: &Cand| {
+            out.clear();
+            out.push_str(tokens[c.start]);
+            if c.start != c.end {
+                out.push(' ');
+                out.push_str(tokens[c.end]);
             }
         };
         let mut kept = cands.iter().filter(|c| keep(c));
@@ -842,9 +859,9 @@ impl Rules {
                 )
             });
             if let Some(chosen) = chosen {
+                word(chosen);
                 return Some(Pick {
                     group: chosen.group,
-                    word: word(chosen),
                     source,
                     mixed: kept().any(is_read),
                 });
@@ -855,9 +872,9 @@ impl Rules {
             .or_else(|| kept().find(|c| c.end + 1 == n))
             .copied()
             .unwrap_or(first);
+        word(&chosen);
         Some(Pick {
             group: chosen.group,
-            word: word(&chosen),
             source,
             mixed: false,
         })
@@ -871,7 +888,8 @@ impl Rules {
         key: &mut String,
         buf: &mut String,
         words: &mut Vec<(usize, usize)>,
-    ) -> Option<(usize, String)> {
+        out: &mut String,
+    ) -> Option<usize> {
         let mut lead = LeadWords {
             text: description,
             pos: 0,
@@ -917,11 +935,16 @@ impl Rules {
                 return None;
             }
             if let Some(&g) = self.verbs.get(key.as_str()) {
-                return Some((g, key.clone()));
+                out.clear();
+                out.push_str(key);
+                return Some(g);
             }
         }
         let w1 = lead.word(start);
-        self.stem_lookup(w1, key).map(|g| (g, w1.to_string()))
+        let g = self.stem_lookup(w1, key)?;
+        out.clear();
+        out.push_str(w1);
+        Some(g)
     }
 
     /// The verb group of the word or of its first likely base form that is
