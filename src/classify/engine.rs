@@ -77,6 +77,10 @@ struct Scratch {
     /// leading verb.
     word: String,
     lead_word: String,
+    /// Object rules (and their `unless` patterns) matching the name, and
+    /// each matching pattern's span.
+    obj_matched: Vec<usize>,
+    obj_spans: Vec<Option<Option<(usize, usize)>>>,
     /// Verbs found in the name and in the title.
     cands: Vec<Cand>,
     title_cands: Vec<Cand>,
@@ -441,21 +445,27 @@ impl Rules {
                 evidence: cat(&["description: \"", m, more, "\""]),
             });
         }
-        let object_candidates = if self.objects.set.is_match(obj_text) {
-            Some(self.objects.set.matches(obj_text))
-        } else {
-            None
-        };
-        for i in object_candidates.into_iter().flatten() {
-            if self.objects.unless[i]
-                .as_ref()
-                .is_some_and(|u| u.is_match(obj_text))
-            {
+        // One set pass says which object rules match and which of their
+        // `unless` patterns do (those follow the rules in the set).
+        let objects = &self.objects;
+        s.obj_matched.clear();
+        if objects.set.is_match(obj_text) {
+            s.obj_matched.extend(objects.set.matches(obj_text));
+        }
+        s.obj_spans.clear();
+        s.obj_spans.resize(objects.each.len(), None);
+        for &i in &s.obj_matched {
+            if i >= objects.each.len() {
+                break;
+            }
+            if objects.unless_at[i].is_some_and(|u| s.obj_matched.contains(&u)) {
                 continue;
             }
-            let m = self.objects.each[i].find_str(obj_text).unwrap_or("");
+            let c = objects.same_as[i];
+            let span = *s.obj_spans[c].get_or_insert_with(|| objects.each[c].find(obj_text));
+            let m = span.map_or("", |(a, b)| &obj_text[a..b]);
             fired.push(Fired {
-                effects: &self.objects.effects[i],
+                effects: &objects.effects[i],
                 evidence: cat(&["name: \"", m.trim(), "\""]),
             });
         }

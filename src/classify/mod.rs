@@ -119,9 +119,16 @@ struct VerbGroup {
 
 #[derive(Debug)]
 struct PatternRules {
+    /// Every rule's pattern (index = rule), then every `unless` pattern:
+    /// one pass over a text says which rules match and which are excused.
     set: PatSet,
     each: Vec<Pat>,
     unless: Vec<Option<Pat>>,
+    /// Where rule `i`'s `unless` pattern sits in `set`.
+    unless_at: Vec<Option<usize>>,
+    /// The first rule with the same pattern as rule `i` (its match on a
+    /// text is found once).
+    same_as: Vec<usize>,
     effects: Vec<Effects>,
 }
 
@@ -448,11 +455,26 @@ impl<'a> Loader<'a> {
             );
             effects.push(self.effects(family, &r.id, r.effects())?);
         }
-        let pats: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+        let mut pats: Vec<&str> = rules.iter().map(|r| r.pattern.as_str()).collect();
+        let unless_at = rules
+            .iter()
+            .map(|r| {
+                r.unless.as_deref().map(|u| {
+                    pats.push(u);
+                    pats.len() - 1
+                })
+            })
+            .collect();
+        let same_as = rules
+            .iter()
+            .map(|r| rules.iter().position(|o| o.pattern == r.pattern).unwrap_or(0))
+            .collect();
         Ok(PatternRules {
             set: self.set(&pats)?,
             each,
             unless,
+            unless_at,
+            same_as,
             effects,
         })
     }

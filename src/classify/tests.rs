@@ -207,6 +207,28 @@ fn overrides_fix_the_verdict_by_server_and_name() {
     has(&v, "suspicious-description");
 }
 
+#[test]
+fn object_rules_sharing_a_pattern_each_keep_their_own_unless() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = "[[object]]\nid = \"a\"\npattern = '\\bwidgets?\\b'\nunless = '\\bwidget count\\b'\nrisk = \"medium\"\n\n\
+             [[object]]\nid = \"b\"\npattern = '\\bwidgets?\\b'\nunless = '\\bgenerate\\b'\nrisk = \"medium\"\n\n\
+             [[object]]\nid = \"c\"\npattern = '\\bwidget\\b'\nrisk = \"medium\"\n";
+    write_rules(dir.path(), &[("objects.toml", o)]);
+    let r = Rules::load(dir.path()).unwrap();
+    let fired = |name: &str| -> Vec<String> {
+        let v = r.classify(&tool(name, "", json!({})));
+        v.reasons
+            .iter()
+            .filter(|x| x.rule.starts_with("object."))
+            .map(|x| format!("{}={}", x.rule, x.matched))
+            .collect()
+    };
+    assert_eq!(fired("get_widgets"), ["object.a=name: \"widgets\"", "object.b=name: \"widgets\""]);
+    assert_eq!(fired("get_widget_count"), ["object.b=name: \"widget\"", "object.c=name: \"widget\""]);
+    assert_eq!(fired("generate_widget"), ["object.a=name: \"widget\"", "object.c=name: \"widget\""]);
+    assert!(fired("get_gadget").is_empty());
+}
+
 // ------------------------------------------------------------ verbs
 
 #[test]
