@@ -182,11 +182,7 @@ impl ToolRecord {
     /// Read a boolean annotation leniently: `true`, `"true"`, `1` count.
     /// `None` means the author said nothing (unknown, not false).
     pub fn hint(&self, key: &str) -> Option<bool> {
-        // Annotations hold a handful of keys: a scan beats hashing the key.
-        let v = match self.annotations.as_ref()? {
-            Value::Object(m) if m.len() <= 16 => m.iter().find_map(|(k, v)| (k == key).then_some(v))?,
-            other => other.get(key)?,
-        };
+        let v = field(self.annotations.as_ref()?, key)?;
         match v {
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -311,6 +307,16 @@ pub fn intern(s: &str) -> &'static str {
     let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
     names.insert(leaked);
     leaked
+}
+
+/// `v.get(key)`, by a scan for small objects (annotations, a schema's
+/// property): for a handful of keys a scan beats hashing the key.
+pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(m) if m.len() <= 16 => m.iter().find_map(|(k, v)| (k == key).then_some(v)),
+        Value::Object(m) => m.get(key),
+        _ => None,
+    }
 }
 
 /// A named risk signal and the text that raised it.

@@ -11,7 +11,7 @@
 use super::pat::JointMatches;
 use super::tokenize::Tokens;
 use super::{Effects, Force, JointRules, Rules, Scope};
-use crate::model::{Category, Kind, Label, Reason, Risk, Signal, ToolRecord, Verdict};
+use crate::model::{field, Category, Kind, Label, Reason, Risk, Signal, ToolRecord, Verdict};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -130,15 +130,6 @@ fn push_folded(buf: &mut String, s: &str) {
         buf.push_str(s);
     } else {
         buf.extend(s.chars().map(|c| if c.is_ascii() { c } else { ' ' }));
-    }
-}
-
-/// `v.get(key)`, by a scan for the small objects of a schema (no hashing).
-fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    match v {
-        Value::Object(m) if m.len() <= 16 => m.iter().find_map(|(k, v)| (k == key).then_some(v)),
-        Value::Object(m) => m.get(key),
-        _ => None,
     }
 }
 
@@ -734,17 +725,20 @@ impl Rules {
         ) {
             return Some(p);
         }
+        // A leading verb of the description or title: its word becomes
+        // the pick's.
+        let from_lead = |group: usize, source: Source, word: &mut String, lead_word: &str| {
+            word.clear();
+            word.push_str(lead_word);
+            Some(Pick {
+                group,
+                source,
+                mixed: false,
+            })
+        };
         let lead_found = self.lead_verb(description, key, lead, lead_words, lead_word);
-        if let Some(g) = lead_found {
-            if !self.verb_groups[g].ambiguous {
-                word.clear();
-                word.push_str(lead_word);
-                return Some(Pick {
-                    group: g,
-                    source: Source::Description,
-                    mixed: false,
-                });
-            }
+        if let Some(g) = lead_found.filter(|&g| !self.verb_groups[g].ambiguous) {
+            return from_lead(g, Source::Description, word, lead_word);
         }
         if let Some(p) = self.choose(cands, unamb, kept, n, Source::NameMiddle, conj, word) {
             return Some(p);
@@ -769,27 +763,12 @@ impl Rules {
             return Some(p);
         }
         if let Some(g) = lead_found {
-            word.clear();
-            word.push_str(lead_word);
-            return Some(Pick {
-                group: g,
-                source: Source::Ambiguous,
-                mixed: false,
-            });
+            return from_lead(g, Source::Ambiguous, word, lead_word);
         }
         // The description's words split at every non-ASCII character just
         // as the title folded to ASCII does, so the title is read as is.
-        let lead = self.lead_verb(title, key, lead, lead_words, lead_word);
-        if let Some(g) = lead {
-            word.clear();
-            word.push_str(lead_word);
-            return Some(Pick {
-                group: g,
-                source: Source::Ambiguous,
-                mixed: false,
-            });
-        }
-        None
+        let g = self.lead_verb(title, key, lead, lead_words, lead_word)?;
+        from_lead(g, Source::Ambiguous, word, lead_word)
     }
 
     /// Each verb in the tokens, into `out`; two-word verbs ("roll back")
