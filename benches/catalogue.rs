@@ -133,24 +133,26 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn cpu_secs(who: i32) -> f64 {
+fn rusage(who: i32) -> libc::rusage {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(who, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
+    u
 }
 
-fn user_sys_secs() -> (f64, f64) {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+/// User and system CPU seconds of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`).
+fn user_sys_secs(who: i32) -> (f64, f64) {
+    let u = rusage(who);
     let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
     (t(u.ru_utime), t(u.ru_stime))
 }
 
+fn cpu_secs(who: i32) -> f64 {
+    let (user, sys) = user_sys_secs(who);
+    user + sys
+}
+
 fn peak_rss_mib() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    u.ru_maxrss as f64 / 1024.0
+    rusage(libc::RUSAGE_SELF).ru_maxrss as f64 / 1024.0
 }
 
 /// `catalogue --latency-proxy MS COMMAND [ARGS...]`: put a fixed delay in
@@ -441,6 +443,7 @@ fn main() {
     if want("crawl") {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let shared = std::env::var_os("MCP_CATALOGUE_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"));
+        let session = shared.join("fixtures/truenas-hierarchical/session.json");
         // The replay server needs only Python's standard library: it runs
         // on the interpreter's own path with `-S` (no site-packages). Through
         // a version manager's `python3` shim and a site with `.pth` imports,
@@ -472,7 +475,7 @@ fn main() {
                 .chain([
                     "-S".to_string(),
                     shared.join("tools/mcp-replay").to_string_lossy().into_owned(),
-                    shared.join("fixtures/truenas-hierarchical/session.json").to_string_lossy().into_owned(),
+                    session.to_string_lossy().into_owned(),
                 ])
                 .collect(),
                 env: Default::default(),
@@ -522,7 +525,7 @@ fn main() {
         // over Streamable HTTP, served in this process (so the crawl alone
         // is measured, not 32 Python start-ups on 2 cores).
         let latency = Duration::from_millis(250);
-        let server = ReplayServer::start(Replay::load(&shared.join("fixtures/truenas-hierarchical/session.json")), latency);
+        let server = ReplayServer::start(Replay::load(&session), latency);
         let specs: Vec<ServerSpec> = (0..32)
             .map(|i| ServerSpec {
                 name: format!("remote-{i:02}"),
@@ -592,31 +595,27 @@ fn main() {
         // copies: several hundred MiB the pipeline's process never holds);
         // it is generated again, identically, for the stages below.
         drop(std::mem::take(&mut tools));
-        let best = |f: &dyn Fn() -> usize| {
-            (0..3)
-                .map(|_| {
-                    let t = Instant::now();
-                    std::hint::black_box(f());
-                    t.elapsed().as_secs_f64()
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
-        let parse = || stored.iter().map(|s| serde_json::from_str::<ToolRecord>(s).unwrap().name.len()).sum();
-        let classify = (0..3)
-            .map(|_| {
-                let mut spent = Duration::ZERO;
-                for s in &stored {
-                    let record: ToolRecord = serde_json::from_str(s).unwrap();
-                    let t = Instant::now();
-                    let v = rules.classify(&record);
-                    std::hint::black_box(&v);
-                    drop(v);
-                    spent += t.elapsed();
-                }
-                spent.as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min);
-        let p = best(&parse);
+        // Each pass returns the seconds it measured.
+        let best = |pass: &dyn Fn() -> Duration| (0..3).map(|_| pass().as_secs_f64()).fold(f64::INFINITY, f64::min);
+        let p = best(&|| {
+            let t = Instant::now();
+            for s in &stored {
+                std::hint::black_box(serde_json::from_str::<ToolRecord>(s).unwrap());
+            }
+            t.elapsed()
+        });
+        let classify = best(&|| {
+            let mut spent = Duration::ZERO;
+            for s in &stored {
+                let record: ToolRecord = serde_json::from_str(s).unwrap();
+                let t = Instant::now();
+                let v = rules.classify(&record);
+                std::hint::black_box(&v);
+                drop(v);
+                spent += t.elapsed();
+            }
+            spent
+        });
         line(
             "classification, one core, as records arrive",
             format!("{:.0} tools/s", n as f64 / classify),
@@ -705,17 +704,15 @@ fn main() {
             // The real binary on the 100k-tool database: wall time and peak memory.
             drop(store);
             cli_runs(&db, &dir.path().join("cli-site"));
-            let store = Store::open(&db).unwrap();
-            let _ = &store;
             // A first build: pages/s, and CPU split. Rendering is user time;
             // creating 100k files is the kernel's (ext4 slows down by several
             // times after many recent deletions).
             let first_build = |label: &str, out: &Path| {
-                let (user0, sys0) = user_sys_secs();
+                let (user0, sys0) = user_sys_secs(libc::RUSAGE_SELF);
                 let t = Instant::now();
                 let stats = site::build(out, &input).unwrap();
                 let secs = t.elapsed().as_secs_f64();
-                let (user1, sys1) = user_sys_secs();
+                let (user1, sys1) = user_sys_secs(libc::RUSAGE_SELF);
                 line(label, format!("{:.0} pages/s", stats.pages as f64 / secs), ">= 10,000 pages/s");
                 line(
                     "  CPU: rendering (user) / file creation (sys)",
@@ -743,5 +740,4 @@ fn main() {
     }
 
     line("peak memory of this bench process", format!("{:.0} MiB", peak_rss_mib()), "- (holds several copies)");
-    let _ = Path::new("");
 }
