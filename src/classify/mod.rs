@@ -123,6 +123,9 @@ struct PatternRules {
     /// one pass over a text says which rules match and which are excused.
     set: PatSet,
     each: Vec<Pat>,
+    /// Phrases check these on their own text. Object rules read `unless_at`
+    /// instead; theirs are compiled only so that a bad pattern's error
+    /// names its rule.
     unless: Vec<Option<Pat>>,
     /// Where rule `i`'s `unless` pattern sits in `set`.
     unless_at: Vec<Option<usize>>,
