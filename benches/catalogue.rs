@@ -80,6 +80,10 @@ fn cli_runs(db: &Path, site_out: &Path) {
     std::fs::write(&verbs, text).unwrap();
     // The binary reports its own peak memory with -v (`done in …, peak memory N MiB`).
     let run = |args: &[&str]| -> (f64, f64) {
+        // Each run starts with nothing waiting to be written back: the
+        // setup's writes (the bench's own, a `DELETE`) are flushed first,
+        // not by the command's first fsync.
+        unsafe { libc::sync() };
         let t = Instant::now();
         let out = std::process::Command::new(bin)
             .arg("-v")

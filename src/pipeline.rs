@@ -15,6 +15,14 @@ pub fn classify_all(store: &mut Store, rules: &Rules) -> Result<usize, StoreErro
     let t = std::time::Instant::now();
     let inputs = store.classify_inputs()?;
     tracing::info!("loaded {} tools in {:.3}s", inputs.len(), t.elapsed().as_secs_f64());
+    classify_inputs(store, rules, inputs)
+}
+
+/// As [`classify_all`], for definitions already loaded with
+/// [`Store::classify_inputs`] (so that loading them can overlap other
+/// work, such as compiling the rules).
+pub fn classify_inputs(store: &mut Store, rules: &Rules, inputs: Vec<ClassifyInput>) -> Result<usize, StoreError> {
+    let t = std::time::Instant::now();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16);
     const BATCH: usize = 2048;
     let next = AtomicUsize::new(0);
@@ -43,6 +51,7 @@ pub fn classify_all(store: &mut Store, rules: &Rules) -> Result<usize, StoreErro
         tracing::info!("classified in {:.3}s", t.elapsed().as_secs_f64());
         writer.finish()
     })?;
+    store.fold_wal();
     tracing::info!("saved verdicts in {:.3}s ({written} rows written)", t.elapsed().as_secs_f64());
     Ok(inputs.len())
 }
