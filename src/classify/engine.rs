@@ -64,8 +64,10 @@ struct Scratch {
     lead_words: Vec<(usize, usize)>,
     /// Two-word lexicon keys and word stems are built here.
     key: String,
-    /// Joined texts for the suspicious-text prefilter.
+    /// Joined texts for the suspicious-text prefilter, and where each
+    /// separating `\n` is.
     susp: String,
+    susp_seps: Vec<usize>,
     susp_raw: String,
     /// Per property: `joined`, `compact` and `last` keys in `param_keys`.
     param_keys: String,
@@ -327,7 +329,7 @@ impl Rules {
             &s.obj_text
         };
         let (hits, suspicious_may_match) =
-            self.joint_pass(tool, &text, &folded, &mut s.susp, &mut s.susp_raw);
+            self.joint_pass(tool, &text, &folded, &mut s.susp, &mut s.susp_seps, &mut s.susp_raw);
 
         // Hardening checks run first and survive overrides.
         let suspicious = if suspicious_may_match {
@@ -439,10 +441,7 @@ impl Rules {
         // One set pass says which object rules match and which of their
         // `unless` patterns do (those follow the rules in the set).
         let objects = &self.objects;
-        s.obj_matched.clear();
-        if objects.set.is_match(obj_text) {
-            s.obj_matched.extend(objects.set.matches(obj_text));
-        }
+        objects.set.matches_into(obj_text, &mut s.obj_matched);
         s.obj_spans.clear();
         s.obj_spans.resize(objects.each.len(), None);
         for &i in &s.obj_matched {
@@ -1160,6 +1159,7 @@ impl Rules {
         text: &str,
         folded: &str,
         buf: &mut String,
+        seps: &mut Vec<usize>,
         raw: &mut String,
     ) -> (Hits<'r>, bool) {
         let Some(j) = &self.joint else {
@@ -1170,12 +1170,14 @@ impl Rules {
             return (hits, true);
         };
         buf.clear();
+        seps.clear();
         raw.clear();
         buf.push_str(folded);
         // The scan reads the description (folded, and as sent when it is
         // not ASCII), a name that is not ASCII, and the schema's texts.
         let mut joiner = Joiner {
             buf,
+            seps,
             raw,
             any_raw: false,
             skip: j.skip,
@@ -1189,8 +1191,8 @@ impl Rules {
             joiner.piece(&tool.name, false, true);
         }
         let schema_in = joiner.walk(&tool.input_schema, 0);
-        let (buf, raw, any_raw) = (joiner.buf, joiner.raw, joiner.any_raw);
-        let m = j.set.matches(buf);
+        let (buf, seps, raw, any_raw) = (joiner.buf, joiner.seps, joiner.raw, joiner.any_raw);
+        let m = j.set.matches(buf, seps);
         let suspicious = !schema_in
             || j.suspicious.clone().any(|i| m.matched(i))
             || (any_raw && j.suspicious_raw.is_match(raw));
@@ -1338,6 +1340,8 @@ fn type_word(t: &str) -> Option<u32> {
 /// ASCII, and the pieces whose raw form the scan also reads joined apart.
 struct Joiner<'a> {
     buf: &'a mut String,
+    /// Where each separating `\n` is in `buf`.
+    seps: &'a mut Vec<usize>,
     raw: &'a mut String,
     any_raw: bool,
     /// JSON type names left out (see [`TYPE_WORDS`]).
@@ -1348,6 +1352,7 @@ struct Joiner<'a> {
 
 impl Joiner<'_> {
     fn piece(&mut self, t: &str, ascii: bool, with_raw: bool) {
+        self.seps.push(self.buf.len());
         self.buf.push('\n');
         if ascii {
             self.buf.push_str(t);

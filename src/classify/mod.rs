@@ -233,7 +233,7 @@ impl JointRules {
         let skip = engine::TYPE_WORDS
             .iter()
             .enumerate()
-            .filter(|(_, w)| !set.matches(w).any())
+            .filter(|(_, w)| !set.matches(w, &[]).any())
             .fold(0u32, |bits, (i, _)| bits | 1 << i);
         Some(JointRules {
             set,
@@ -473,7 +473,7 @@ impl<'a> Loader<'a> {
             .map(|r| rules.iter().position(|o| o.pattern == r.pattern).unwrap_or(0))
             .collect();
         Ok(PatternRules {
-            set: self.set(&pats)?,
+            set: self.set(&pats)?.scanned(&pats, false),
             each,
             unless,
             unless_at,
