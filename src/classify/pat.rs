@@ -313,10 +313,22 @@ impl Lazy {
                 }
             }
         };
+        // The common step (a known transition from an ordinary state) reads
+        // the table directly; match states and transitions not built yet
+        // take the full step.
+        let step = |cache: &mut hybrid::dfa::Cache, s: hybrid::LazyStateID, x: u8| {
+            if !s.is_tagged() {
+                let next = dfa.next_state_untagged(cache, s, x);
+                if !next.is_unknown() {
+                    return Some(next);
+                }
+            }
+            dfa.next_state(cache, s, x).ok()
+        };
         let n = a.len().min(b.len());
         for (&x, &y) in a[..n].iter().zip(&b[..n]) {
-            sa = dfa.next_state(cache, sa, x).ok()?;
-            sb = dfa.next_state(cache, sb, y).ok()?;
+            sa = step(cache, sa, x)?;
+            sb = step(cache, sb, y)?;
             if sa.is_tagged() {
                 record(cache, sa);
             }
@@ -326,7 +338,7 @@ impl Lazy {
         }
         for (s, rest) in [(&mut sa, &a[n..]), (&mut sb, &b[n..])].into_iter().take(lanes) {
             for &x in rest {
-                *s = dfa.next_state(cache, *s, x).ok()?;
+                *s = step(cache, *s, x)?;
                 if s.is_tagged() {
                     record(cache, *s);
                 }
