@@ -1,5 +1,6 @@
 //! Compiled patterns with an ASCII fast path, the joint one-pass set over
-//! all of a tool's texts, and a fast hasher for the lexicon maps.
+//! all of a tool's texts (a lazy DFA driven here, two parts of the text at
+//! once), and a fast hasher for the lexicon maps.
 //!
 //! Every rule pattern is compiled twice: as written (Unicode-aware, used for
 //! any text with non-ASCII characters) and, when it compiles that way, with
@@ -162,7 +163,8 @@ impl PatSet {
     /// (cleared first).
     pub(super) fn matches_into(&self, s: &str, out: &mut Vec<usize>) {
         out.clear();
-        if let Some(found) = self.lazy.as_ref().filter(|_| s.is_ascii()).and_then(|l| l.scan(s.as_bytes(), None)) {
+        let lazy = self.lazy.as_ref().filter(|_| s.is_ascii());
+        if let Some(found) = lazy.and_then(|l| l.scan(s.as_bytes(), None)) {
             out.extend(found.iter());
         } else if self.is_match(s) {
             out.extend(self.matches(s));
