@@ -38,17 +38,26 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Classify => {
             let _lock = lock_db(&cli.db, 3600.0)?;
             let t = std::time::Instant::now();
-            // The rules compile on one core while the stored definitions
-            // load on another (each takes about a tenth of a second at
-            // 100k tools). A rules error is still reported first.
-            let (rules, loaded) = std::thread::scope(|s| {
-                let rules = s.spawn(|| load_rules(&cli));
-                let loaded = open_store(&cli.db).and_then(|store| {
-                    let inputs = store.classify_inputs()?;
-                    Ok((store, inputs))
-                });
-                (rules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), loaded)
-            });
+            let load = || -> Result<_> {
+                let store = open_store(&cli.db)?;
+                let inputs = store.classify_inputs()?;
+                Ok((store, inputs))
+            };
+            let (rules, loaded) = if cli.db.exists() {
+                // The rules compile on one core while the stored definitions
+                // load on another (each takes about a tenth of a second at
+                // 100k tools). A rules error is still reported first.
+                std::thread::scope(|s| {
+                    let rules = s.spawn(|| load_rules(&cli));
+                    let loaded = load();
+                    (rules.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), loaded)
+                })
+            } else {
+                // Nothing stored yet: bad rules must not leave a new, empty
+                // database behind.
+                let rules = load_rules(&cli)?;
+                (Ok(rules), load())
+            };
             let rules = rules?;
             let (mut store, inputs) = loaded?;
             tracing::info!("rules and {} stored tools loaded in {:.3}s", inputs.len(), t.elapsed().as_secs_f64());

@@ -239,6 +239,7 @@ fn malformed_rules_name_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     let fname = victim.file_name().unwrap().to_string_lossy().into_owned();
     assert!(err.contains(&fname) && err.contains("line"), "{err}");
+    assert!(!d.join("catalogue.db").exists(), "bad rules left a new database behind");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
