@@ -4,9 +4,9 @@
 //!
 //! Hot path notes: names are tokenised into reusable per-thread buffers
 //! ([`Scratch`]), lexicon lookups take `&str` keys, pattern sets run once per
-//! text (with an `is_match` pass before the costlier `matches`), and the
-//! suspicious-text scan runs one prefilter pass over all of a tool's texts
-//! before looking at any of them on its own.
+//! text (the joint and object sets as one lazy-DFA walk that records every
+//! match, see `pat::Joint`), and the suspicious-text scan runs one prefilter
+//! pass over all of a tool's texts before looking at any of them on its own.
 
 use super::pat::JointMatches;
 use super::tokenize::Tokens;
