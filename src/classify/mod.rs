@@ -436,10 +436,14 @@ impl<'a> Loader<'a> {
         })
     }
 
+    /// A family's rules; `one_pass`: their set also gets the one-pass
+    /// scanner (see `PatSet::scanned`), for the object rules, whose set runs
+    /// on every tool (the phrases run in the joint pass).
     fn pattern_rules(
         &self,
         family: &str,
         rules: &[PatternRule],
+        one_pass: bool,
     ) -> Result<PatternRules, ClassifyError> {
         let mut each = Vec::new();
         let mut unless = Vec::new();
@@ -472,8 +476,9 @@ impl<'a> Loader<'a> {
             .iter()
             .map(|r| rules.iter().position(|o| o.pattern == r.pattern).unwrap_or(0))
             .collect();
+        let set = self.set(&pats)?;
         Ok(PatternRules {
-            set: self.set(&pats)?.scanned(&pats, false),
+            set: if one_pass { set.scanned(&pats, false) } else { set },
             each,
             unless,
             unless_at,
@@ -635,10 +640,10 @@ impl Rules {
         // phrases.toml, objects.toml
         let l = get("phrases.toml")?;
         let pf: PhrasesFile = l.parse()?;
-        let phrases = l.pattern_rules("phrase", &pf.phrase)?;
+        let phrases = l.pattern_rules("phrase", &pf.phrase, false)?;
         let l = get("objects.toml")?;
         let of: ObjectsFile = l.parse()?;
-        let objects = l.pattern_rules("object", &of.object)?;
+        let objects = l.pattern_rules("object", &of.object, true)?;
 
         // params.toml
         let l = get("params.toml")?;

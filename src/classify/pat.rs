@@ -304,10 +304,9 @@ impl Lazy {
         let mut sa = dfa.start_state(cache, &start).ok()?;
         let start_b = start.look_behind(Some(b'\n'));
         let mut sb = dfa.start_state(cache, &start_b).ok()?;
-        let (b, lanes) = match b {
-            Some(b) => (b, 2),
-            None => (&a[a.len()..], 1),
-        };
+        // Without `b` the second walk has nothing to read and no end.
+        let lanes = if b.is_some() { 2 } else { 1 };
+        let b = b.unwrap_or_default();
         let mut record = |cache: &hybrid::dfa::Cache, s: hybrid::LazyStateID| {
             if s.is_match() {
                 for i in 0..dfa.match_len(cache, s) {
@@ -374,12 +373,15 @@ impl Bits {
         }
     }
 
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            Bits::Inline(w) => w,
+            Bits::Heap(w) => w,
+        }
+    }
+
     fn set(&mut self, i: usize) {
-        let w = match self {
-            Bits::Inline(w) => &mut w[..],
-            Bits::Heap(w) => &mut w[..],
-        };
-        w[i / 64] |= 1 << (i % 64);
+        self.words_mut()[i / 64] |= 1 << (i % 64);
     }
 
     fn get(&self, i: usize) -> bool {
@@ -577,6 +579,7 @@ mod tests {
     fn the_split_joint_pass_reports_every_pattern_matching_a_text_on_its_own() {
         let joint = Joint::new(&EDGY).unwrap();
         let each: Vec<Regex> = EDGY.iter().map(|p| Regex::new(p).unwrap()).collect();
+        let plain = regex::RegexSetBuilder::new(EDGY).multi_line(true).build().unwrap();
         let pool = texts(400, b"abxy .");
         for (k, group) in pool.chunks(4).enumerate() {
             let parts = &group[..1 + k % group.len()];
@@ -596,7 +599,6 @@ mod tests {
             }
             // One text alone: exactly the set's answer in multi-line mode.
             if seps.is_empty() {
-                let plain = regex::RegexSetBuilder::new(EDGY).multi_line(true).build().unwrap();
                 let got: Vec<usize> = (0..EDGY.len()).filter(|&i| m.matched(i)).collect();
                 assert_eq!(got, plain.matches(&joined).into_iter().collect::<Vec<_>>(), "{joined:?}");
             }
