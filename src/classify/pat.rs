@@ -261,6 +261,12 @@ type CacheFn = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + R
 
 impl Lazy {
     fn new(patterns: &[&str], multi_line: bool) -> Option<Lazy> {
+        Lazy::with_capacity(patterns, multi_line, 1 << 26)
+    }
+
+    /// With a cache of `capacity` bytes: a lazy DFA that needs more clears
+    /// its cache and starts again (small capacities test that).
+    fn with_capacity(patterns: &[&str], multi_line: bool, capacity: usize) -> Option<Lazy> {
         let dfa = hybrid::dfa::DFA::builder()
             .syntax(
                 syntax::Config::new()
@@ -277,7 +283,8 @@ impl Lazy {
             .configure(
                 hybrid::dfa::Config::new()
                     .match_kind(MatchKind::All)
-                    .cache_capacity(1 << 26),
+                    .cache_capacity(capacity)
+                    .skip_cache_capacity_check(true),
             )
             .build_many(patterns)
             .ok()?;
@@ -301,9 +308,19 @@ impl Lazy {
         let mut guard = self.caches.get();
         let cache = &mut *guard;
         let start = start::Config::new().anchored(Anchored::No);
+        // A lazy DFA that runs out of room clears its cache, and state IDs
+        // from before are then void: a lane must not take another step
+        // from one. Any step that builds states may clear, so after each
+        // such step the pass gives up if the cache was cleared (`None`:
+        // the caller checks every pattern on its own instead).
+        let clears = cache.clear_count();
         let mut sa = dfa.start_state(cache, &start).ok()?;
         let start_b = start.look_behind(Some(b'\n'));
         let mut sb = dfa.start_state(cache, &start_b).ok()?;
+        let cleared = |cache: &hybrid::dfa::Cache| cache.clear_count() != clears;
+        if cleared(cache) {
+            return None;
+        }
         // Without `b` the second walk has nothing to read and no end.
         let lanes = if b.is_some() { 2 } else { 1 };
         let b = b.unwrap_or_default();
@@ -314,37 +331,52 @@ impl Lazy {
                 }
             }
         };
-        // The common step (a known transition from an ordinary state) reads
-        // the table directly; match states and transitions not built yet
-        // take the full step.
-        let step = |cache: &mut hybrid::dfa::Cache, s: hybrid::LazyStateID, x: u8| {
-            if !s.is_tagged() {
-                let next = dfa.next_state_untagged(cache, s, x);
-                if !next.is_unknown() {
-                    return Some(next);
+        // Any step: match states and transitions not built yet included.
+        let full = |cache: &mut hybrid::dfa::Cache, s: hybrid::LazyStateID, x: u8| dfa.next_state(cache, s, x).ok();
+        // The common step is a known transition from an ordinary state to
+        // another, read directly from the table; anything tagged (a match
+        // state, a transition not built yet) takes the full step.
+        let n = a.len().min(b.len());
+        let (a2, b2) = (&a[..n], &b[..n]);
+        for i in 0..n {
+            let (x, y) = (a2[i], b2[i]);
+            if !(sa.is_tagged() || sb.is_tagged()) {
+                let (na, nb) = (dfa.next_state_untagged(cache, sa, x), dfa.next_state_untagged(cache, sb, y));
+                if !(na.is_tagged() || nb.is_tagged()) {
+                    (sa, sb) = (na, nb);
+                    continue;
                 }
             }
-            dfa.next_state(cache, s, x).ok()
-        };
-        let n = a.len().min(b.len());
-        for (&x, &y) in a[..n].iter().zip(&b[..n]) {
-            sa = step(cache, sa, x)?;
-            sb = step(cache, sb, y)?;
-            if sa.is_tagged() {
-                record(cache, sa);
+            sa = full(cache, sa, x)?;
+            if cleared(cache) {
+                return None;
             }
-            if sb.is_tagged() {
-                record(cache, sb);
+            sb = full(cache, sb, y)?;
+            if cleared(cache) {
+                return None;
             }
+            record(cache, sa);
+            record(cache, sb);
         }
         for (s, rest) in [(&mut sa, &a[n..]), (&mut sb, &b[n..])].into_iter().take(lanes) {
             for &x in rest {
-                *s = step(cache, *s, x)?;
-                if s.is_tagged() {
-                    record(cache, *s);
+                if !s.is_tagged() {
+                    let next = dfa.next_state_untagged(cache, *s, x);
+                    if !next.is_tagged() {
+                        *s = next;
+                        continue;
+                    }
                 }
+                *s = full(cache, *s, x)?;
+                if cleared(cache) {
+                    return None;
+                }
+                record(cache, *s);
             }
             *s = dfa.next_eoi_state(cache, *s).ok()?;
+            if cleared(cache) {
+                return None;
+            }
             record(cache, *s);
         }
         Some(found)
@@ -573,6 +605,33 @@ mod tests {
         // Non-ASCII text takes the set as written.
         set.matches_into("\u{e9}b", &mut out);
         assert_eq!(out, plain.matches("\u{e9}b").into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_pass_whose_cache_is_cleared_gives_up_instead_of_guessing() {
+        // The smallest cache there is: patterns with many states clear it
+        // over and over, in the middle of texts and between the two lanes.
+        let mut pats: Vec<String> = EDGY.iter().map(|p| p.to_string()).collect();
+        pats.extend((0..12).map(|i| format!("(?i)[abxy]{{{}}}[.xy][ab ]{{2}}", i % 4 + 1)));
+        let pats: Vec<&str> = pats.iter().map(String::as_str).collect();
+        let lazy = Lazy::with_capacity(&pats, true, 0).unwrap();
+        let plain = regex::RegexSetBuilder::new(&pats).multi_line(true).build().unwrap();
+        let (mut answered, mut gave_up) = (0, 0);
+        let pool = texts(600, b"abxy .");
+        for pair in pool.chunks(2).filter(|p| p.len() == 2) {
+            let long = format!("{}{}{}", pair[0], pair[1], pair[0]);
+            match lazy.scan(long.as_bytes(), Some(pair[1].as_bytes())) {
+                Some(found) => {
+                    answered += 1;
+                    let joined = format!("{long}\n{}", pair[1]);
+                    let want: Vec<usize> = plain.matches(&joined).into_iter().collect();
+                    assert_eq!(found.iter().collect::<Vec<_>>(), want, "{joined:?}");
+                }
+                None => gave_up += 1,
+            }
+        }
+        assert!(lazy.caches.get().clear_count() > 0, "the cache was never cleared");
+        assert!(gave_up > 0 && answered > 0, "{gave_up} gave up, {answered} answered");
     }
 
     #[test]
