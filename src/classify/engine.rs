@@ -52,7 +52,7 @@ struct Cand {
 /// Per-thread buffers reused across calls so that classifying a tool
 /// allocates little beyond the verdict itself.
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     name: Tokens,
     cat: Tokens,
     parent: Tokens,
@@ -83,6 +83,8 @@ struct Scratch {
     /// each matching pattern's span.
     obj_matched: Vec<usize>,
     obj_spans: Vec<Option<Option<(usize, usize)>>>,
+    /// The rules that fired (see [`relabel`]).
+    fired: Vec<Fired<'static>>,
     /// Verbs found in the name and in the title.
     cands: Vec<Cand>,
     title_cands: Vec<Cand>,
@@ -291,17 +293,29 @@ struct Fired<'r> {
     evidence: String,
 }
 
+/// An emptied vector of fired rules, its buffer kept for the next tool
+/// (collecting from an emptied vector's iterator reuses its allocation).
+fn relabel<'a, 'b>(mut v: Vec<Fired<'a>>) -> Vec<Fired<'b>> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("emptied")).collect()
+}
+
 impl Rules {
     /// Judge one tool. Pure and allocation-light: every pattern was compiled
     /// at load; the name is tokenised once into reused buffers.
     pub fn classify(&self, tool: &ToolRecord) -> Verdict {
-        let mut scratch = SCRATCH.with(Cell::take).unwrap_or_default();
-        let verdict = self.classify_in(tool, &mut scratch);
-        SCRATCH.with(|c| c.set(Some(scratch)));
-        verdict
+        self.with_scratch(|s| self.classify_in(tool, s))
     }
 
-    fn classify_in(&self, tool: &ToolRecord, s: &mut Scratch) -> Verdict {
+    /// Run `f` with this thread's reusable buffers.
+    pub(super) fn with_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        let mut scratch = SCRATCH.with(Cell::take).unwrap_or_default();
+        let r = f(&mut scratch);
+        SCRATCH.with(|c| c.set(Some(scratch)));
+        r
+    }
+
+    pub(super) fn classify_in(&self, tool: &ToolRecord, s: &mut Scratch) -> Verdict {
         let mut out = Out {
             signals: Vec::new(),
             reasons: Vec::with_capacity(8),
@@ -410,7 +424,7 @@ impl Rules {
         // 2. Everything else that matched. With a joint pass, each rule it
         // reports is checked on its own text (finding the evidence anyway);
         // without, the family's own set says which rules match.
-        let mut fired: Vec<Fired<'_>> = Vec::new();
+        let mut fired = relabel(std::mem::take(&mut s.fired));
         let own_matches: Vec<usize> = match &hits.joint {
             None if self.phrases.set.is_match(&folded) => {
                 self.phrases.set.matches(&folded).collect()
@@ -676,6 +690,7 @@ impl Rules {
             confidence -= 0.1;
         }
 
+        s.fired = relabel(fired);
         Verdict {
             kind,
             category,
