@@ -567,18 +567,32 @@ fn main() {
                 std::hint::black_box(rules.classify(t));
             }
         }
-        let t = Instant::now();
+        // A catalogue held in memory: `classify_each` fetches the records
+        // ahead of the classifier; the plain loop shows what that is worth.
+        // Best of three passes each, as below.
         let mut risky = 0usize;
-        for tool in &tools {
-            let v = rules.classify(tool);
-            risky += (v.risk >= mcp_catalogue::model::Risk::High) as usize;
+        let (mut each, mut plain) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..3 {
+            let t = Instant::now();
+            rules.classify_each(&tools, |_, v| risky += (v.risk >= mcp_catalogue::model::Risk::High) as usize);
+            each = each.min(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            for tool in &tools {
+                let v = rules.classify(tool);
+                risky += (v.risk >= mcp_catalogue::model::Risk::High) as usize;
+            }
+            plain = plain.min(t.elapsed().as_secs_f64());
         }
-        let secs = t.elapsed().as_secs_f64();
         std::hint::black_box(risky);
         line(
             "classification, one core, catalogue in memory",
-            format!("{:.0} tools/s", n as f64 / secs),
+            format!("{:.0} tools/s", n as f64 / each),
             ">= 500,000 tools/s",
+        );
+        line(
+            "  (the same, record by record with `classify`)",
+            format!("{:.0} tools/s", n as f64 / plain),
+            "-",
         );
         // As the pipeline feeds the classifier (`classify`, `refresh`): each
         // record parsed from its stored JSON and classified at once, while

@@ -8,6 +8,7 @@
 //! pure: it never reads files, touches the network or the store, and it
 //! never names a particular server's tool.
 
+mod ahead;
 mod config;
 mod engine;
 mod pat;

@@ -1983,3 +1983,26 @@ fn joint_pass_gives_the_verdicts_of_separate_passes() {
     let t = tool("get_big", "Gets it.", Value::Object(big));
     assert_eq!(joint.classify(&t), separate.classify(&t));
 }
+
+#[test]
+fn classify_each_gives_every_record_the_verdict_classify_gives_it() {
+    let mut tools = crate::synth::catalogue(11, 2_000, 40);
+    // Shapes the fetching ahead walks differently: no schema, a schema that
+    // is not an object, arrays of arrays, deep nesting, huge strings.
+    tools.push(ToolRecord::from_raw("odd", json!({"name": "bare"})));
+    tools.push(ToolRecord::from_raw("odd", json!({"name": "list_things", "inputSchema": [1, [2, ["x"]]]})));
+    let mut deep = json!({"type": "string", "description": "Delete everything"});
+    for _ in 0..40 {
+        deep = json!({"type": "object", "properties": {"inner": deep, "tags": {"type": "array", "items": [["a", {"b": "c"}]]}}});
+    }
+    tools.push(ToolRecord::from_raw("odd", json!({"name": "set_config", "inputSchema": deep})));
+    tools.push(tool("run_job", &"x".repeat(5_000), json!({"command": {"type": "string", "description": "y".repeat(300)}})));
+    tools.push(annotated("get_status", "Return the status.", json!({"readOnlyHint": true})));
+    let mut seen = Vec::new();
+    rules().classify_each(&tools, |i, v| seen.push((i, v)));
+    assert_eq!(seen.len(), tools.len());
+    for (k, (i, v)) in seen.into_iter().enumerate() {
+        assert_eq!(i, k, "in order");
+        assert_eq!(v, rules().classify(&tools[i]), "{}", tools[i].name);
+    }
+}
