@@ -159,7 +159,7 @@ fn clip(s: &str, n: usize) -> String {
     Clip(s, n).to_string()
 }
 
-/// [`Clip`] as (text, `…` or nothing), for [`cat`].
+/// [`Clip`] as (text, `…` or nothing), for `cat!`.
 fn clipped(s: &str, n: usize) -> (&str, &str) {
     let s = s.trim();
     if s.len() <= n {
@@ -174,12 +174,17 @@ fn clipped(s: &str, n: usize) -> (&str, &str) {
 
 /// The parts joined into one exactly sized string (cheaper than `format!`
 /// on the hot path).
-fn cat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
+macro_rules! cat {
+    ($($part:expr),+ $(,)?) => {{
+        // Expanded in place, the loop is unrolled and literal parts are
+        // copied with their length known (no call to `memcpy` for a quote).
+        let parts: [&str; _] = [$($part),+];
+        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            s.push_str(p);
+        }
+        s
+    }};
 }
 
 struct Out {
@@ -449,7 +454,7 @@ impl Rules {
             let (m, more) = clipped(m, 80);
             fired.push(Fired {
                 effects: &self.phrases.effects[i],
-                evidence: cat(&["description: \"", m, more, "\""]),
+                evidence: cat!("description: \"", m, more, "\""),
             });
         }
         // One set pass says which object rules match and which of their
@@ -470,7 +475,7 @@ impl Rules {
             let m = span.map_or("", |(a, b)| &obj_text[a..b]);
             fired.push(Fired {
                 effects: &objects.effects[i],
-                evidence: cat(&["name: \"", m.trim(), "\""]),
+                evidence: cat!("name: \"", m.trim(), "\""),
             });
         }
         self.match_params(
@@ -587,7 +592,7 @@ impl Rules {
                 Source::Title => "title",
                 Source::Ambiguous => "name or description",
             };
-            out.reason(g.id, cat(&[src, ": \"", word, "\""]));
+            out.reason(g.id, cat!(src, ": \"", word, "\""));
             if p.mixed {
                 out.reason(
                     "verb.mixed",
@@ -605,7 +610,7 @@ impl Rules {
                     risk = risk.max(r);
                 }
                 for sig in &g.signals {
-                    out.signal_with(sig, || cat(&[src, " verb \"", word, "\""]));
+                    out.signal_with(sig, || cat!(src, " verb \"", word, "\""));
                 }
             }
         } else {
@@ -1108,10 +1113,10 @@ impl Rules {
                 }
                 let (name, more) = clipped(pname, 40);
                 let evidence = if desc.is_empty() {
-                    cat(&["parameter \"", name, more, "\""])
+                    cat!("parameter \"", name, more, "\"")
                 } else {
                     let (d, dmore) = clipped(desc, 60);
-                    cat(&["parameter \"", name, more, "\" (", d, dmore, ")"])
+                    cat!("parameter \"", name, more, "\" (", d, dmore, ")")
                 };
                 fired.push(Fired {
                     effects: &r.effects,
