@@ -83,6 +83,8 @@ pub(super) struct Scratch {
     /// each matching pattern's span.
     obj_matched: Vec<usize>,
     obj_spans: Vec<Option<Option<(usize, usize)>>>,
+    /// The phrase rules the joint pass (or the phrase set) says match.
+    phrase_hits: Vec<usize>,
     /// The rules that fired (see [`relabel`]).
     fired: Vec<Fired<'static>>,
     /// Verbs found in the name and in the title.
@@ -430,18 +432,17 @@ impl Rules {
         // reports is checked on its own text (finding the evidence anyway);
         // without, the family's own set says which rules match.
         let mut fired = relabel(std::mem::take(&mut s.fired));
-        let own_matches: Vec<usize> = match &hits.joint {
-            None if self.phrases.set.is_match(&folded) => {
-                self.phrases.set.matches(&folded).collect()
-            }
-            _ => Vec::new(),
-        };
-        let phrase_candidates = (0..self.phrases.each.len()).filter(|&i| match &hits.joint {
+        s.phrase_hits.clear();
+        match &hits.joint {
             // Phrase `i` is pattern `i` of the joint set.
-            Some((_, m)) => m.matched(i),
-            None => own_matches.contains(&i),
-        });
-        for i in phrase_candidates {
+            Some((_, m)) => m.matched_below(self.phrases.each.len(), &mut s.phrase_hits),
+            // The set may hold more patterns after the rules' own.
+            None if self.phrases.set.is_match(&folded) => s.phrase_hits.extend(
+                self.phrases.set.matches(&folded).take_while(|&i| i < self.phrases.each.len()),
+            ),
+            None => {}
+        }
+        for &i in &s.phrase_hits {
             let Some(m) = self.phrases.each[i].find_str(&folded) else {
                 continue;
             };
@@ -796,7 +797,10 @@ impl Rules {
         out.clear();
         let mut i = 0;
         while i < kept.len() {
-            if i + 1 < kept.len() && self.bigram_heads.contains(kept[i]) {
+            // One lookup says whether the token is a verb and whether it
+            // may start a two-word one.
+            let word = self.words.get(kept[i]).copied().unwrap_or_default();
+            if i + 1 < kept.len() && word.head {
                 key.clear();
                 key.push_str(kept[i]);
                 key.push(' ');
@@ -815,7 +819,7 @@ impl Rules {
                     continue;
                 }
             }
-            if let Some(&g) = self.verbs.get(kept[i]) {
+            if let Some(g) = word.verb {
                 out.push(Cand {
                     start: i,
                     end: i,

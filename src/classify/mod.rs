@@ -171,6 +171,15 @@ struct SuspiciousRules {
 /// patterns keep their own set: they run on the name's tokens, and mixed
 /// with the others over descriptions they make the lazy DFA grow without
 /// end (measured).
+/// What the lexicon knows of one word.
+#[derive(Debug, Default, Clone, Copy)]
+struct Word {
+    /// Its verb group, if it is a verb.
+    verb: Option<usize>,
+    /// It starts a two-word verb or noun phrase.
+    head: bool,
+}
+
 #[derive(Debug)]
 struct JointRules {
     /// The phrase patterns come first: phrase `i` is pattern `i`.
@@ -273,6 +282,9 @@ pub struct Rules {
     verbs: FxHashMap<String, usize>,
     /// first words of the two-word verbs and noun phrases
     bigram_heads: FxHashSet<String>,
+    /// the one-word `verbs` and the `bigram_heads` in one map (a name's
+    /// tokens are looked up once each)
+    words: FxHashMap<String, Word>,
     /// two-word noun phrases that are never verbs
     nouns: FxHashSet<String>,
     phrases: PatternRules,
@@ -624,11 +636,18 @@ impl Rules {
             }
             nouns.insert(n);
         }
-        let bigram_heads = verbs
+        let bigram_heads: FxHashSet<String> = verbs
             .keys()
             .chain(nouns.iter())
             .filter_map(|k| k.split_once(' ').map(|(h, _)| h.to_string()))
             .collect();
+        let mut words: FxHashMap<String, Word> = FxHashMap::default();
+        for (k, &g) in verbs.iter().filter(|(k, _)| !k.contains(' ')) {
+            words.entry(k.clone()).or_default().verb = Some(g);
+        }
+        for h in &bigram_heads {
+            words.entry(h.clone()).or_default().head = true;
+        }
         let preambles: Vec<Vec<String>> = vf
             .preambles
             .iter()
@@ -790,6 +809,7 @@ impl Rules {
             verb_groups,
             verbs,
             bigram_heads,
+            words,
             nouns,
             phrases,
             objects,

@@ -444,6 +444,14 @@ impl JointMatches {
         self.0.as_ref().is_none_or(|b| b.get(i))
     }
 
+    /// The patterns below `n` that matched, ascending, onto `out`.
+    pub(super) fn matched_below(&self, n: usize, out: &mut Vec<usize>) {
+        match &self.0 {
+            Some(b) => out.extend(b.iter().take_while(|&i| i < n)),
+            None => out.extend(0..n),
+        }
+    }
+
     pub(super) fn any(&self) -> bool {
         self.0.as_ref().is_none_or(|b| b.words().iter().any(|&w| w != 0))
     }
