@@ -1022,6 +1022,11 @@ impl Rules {
         };
         keys.clear();
         spans.clear();
+        // For each combo group, the first property (in schema order) whose
+        // joined, compact or last name is in the group.
+        const NONE: usize = usize::MAX;
+        first.clear();
+        first.resize(*self.combo_slots.last().unwrap_or(&0), NONE);
         for (pname, pschema) in props {
             // The name's tokens joined by `_`, concatenated, and the last.
             let a = keys.len();
@@ -1056,6 +1061,24 @@ impl Rules {
             }
             let [(a, b), (c, d), (e, f)] = spans[spans.len() - 1];
             let (joined, compact, last) = (&keys[a..b], &keys[c..d], &keys[e..f]);
+            // Each distinct key looked up once.
+            let at_joined = self.param_keys.get(joined);
+            let at_compact = if compact == joined { None } else { self.param_keys.get(compact) };
+            let at_last = if last == joined {
+                at_joined
+            } else if last == compact {
+                at_compact
+            } else {
+                self.param_keys.get(last)
+            };
+            let p = spans.len() - 1;
+            for k in [at_joined, at_compact, at_last].into_iter().flatten() {
+                for &slot in &k.combo {
+                    if first[slot] == NONE {
+                        first[slot] = p;
+                    }
+                }
+            }
             let desc = field(pschema, "description")
                 .and_then(Value::as_str)
                 .unwrap_or("");
@@ -1080,16 +1103,9 @@ impl Rules {
             let mut desc_folded: Option<Cow<'_, str>> = None;
             seen.clear();
             // The same rules twice would be skipped as seen: look up once.
-            let by_name = [Some(joined), (compact != joined).then_some(compact)]
-                .into_iter()
-                .flatten()
-                .filter_map(|k| self.param_names.get(k));
-            let by_last = self.param_last.get(last);
-            for &i in by_name
-                .chain(by_last)
-                .flatten()
-                .chain(self.param_any.iter())
-            {
+            let by_name = [at_joined, at_compact].into_iter().flatten().flat_map(|k| &k.names);
+            let by_last = at_last.into_iter().flat_map(|k| &k.last);
+            for &i in by_name.chain(by_last).chain(self.param_any.iter()) {
                 if seen.contains(&i) {
                     continue;
                 }
@@ -1126,26 +1142,6 @@ impl Rules {
                     effects: &r.effects,
                     evidence,
                 });
-            }
-        }
-        // For each combo group, the first property (in schema order) whose
-        // joined, compact or last name is in the group.
-        const NONE: usize = usize::MAX;
-        first.clear();
-        first.resize(*self.combo_slots.last().unwrap_or(&0), NONE);
-        for (p, k) in spans.iter().enumerate() {
-            for (n, &(a, b)) in k.iter().enumerate() {
-                // Marking a slot twice changes nothing: skip repeated keys.
-                if k[..n].contains(&(a, b)) {
-                    continue;
-                }
-                if let Some(slots) = self.combo_names.get(&keys[a..b]) {
-                    for &slot in slots {
-                        if first[slot] == NONE {
-                            first[slot] = p;
-                        }
-                    }
-                }
             }
         }
         for (ci, c) in self.combos.iter().enumerate() {

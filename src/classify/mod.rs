@@ -171,6 +171,20 @@ struct SuspiciousRules {
 /// patterns keep their own set: they run on the name's tokens, and mixed
 /// with the others over descriptions they make the lazy DFA grow without
 /// end (measured).
+/// The rules that name one key of a property's name (its tokens joined by
+/// `_`, concatenated, or its last token): one lookup per key serves them
+/// all.
+#[derive(Debug, Default)]
+struct ParamKey {
+    /// Param rules whose `names` hold it (matched by the joined or
+    /// concatenated key).
+    names: Vec<usize>,
+    /// Param rules whose `last` holds it (matched by the last token).
+    last: Vec<usize>,
+    /// The (combo, group) slots whose group holds it (any of the keys).
+    combo: Vec<usize>,
+}
+
 /// What the lexicon knows of one word.
 #[derive(Debug, Default, Clone, Copy)]
 struct Word {
@@ -290,16 +304,12 @@ pub struct Rules {
     phrases: PatternRules,
     objects: PatternRules,
     params: Vec<CompiledParam>,
-    /// whole normalised name → param rule indices
-    param_names: FxHashMap<String, Vec<usize>>,
-    /// last token → param rule indices
-    param_last: FxHashMap<String, Vec<usize>>,
+    /// A property's name key → the rules naming it (see [`ParamKey`]).
+    param_keys: FxHashMap<String, ParamKey>,
     /// param rules checked on every property (description only)
     param_any: Vec<usize>,
     combos: Vec<CompiledCombo>,
-    /// normalised name → the (combo, group) slots whose group holds it; a
-    /// combo's groups are the slots `combo_slots[c]..combo_slots[c + 1]`
-    combo_names: FxHashMap<String, Vec<usize>>,
+    /// a combo's groups are the slots `combo_slots[c]..combo_slots[c + 1]`
     combo_slots: Vec<usize>,
     suspicious: SuspiciousRules,
     /// `None` when a pattern is anchored to the whole text: then every rule
@@ -669,8 +679,7 @@ impl Rules {
         let l = get("params.toml")?;
         let paf: ParamsFile = l.parse()?;
         let mut params = Vec::new();
-        let mut param_names: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-        let mut param_last: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut param_keys: FxHashMap<String, ParamKey> = FxHashMap::default();
         let mut param_any = Vec::new();
         for (i, r) in paf.param.iter().enumerate() {
             let ParamRule {
@@ -689,10 +698,10 @@ impl Rules {
                 param_any.push(i);
             }
             for n in names {
-                param_names.entry(normalise_param(n)).or_default().push(i);
+                param_keys.entry(normalise_param(n)).or_default().names.push(i);
             }
             for n in last {
-                param_last.entry(n.to_lowercase()).or_default().push(i);
+                param_keys.entry(n.to_lowercase()).or_default().last.push(i);
             }
             let description = description.as_deref().map(|d| l.regex(id, d)).transpose()?;
             params.push(CompiledParam {
@@ -723,13 +732,12 @@ impl Rules {
                 effects: l.effects("param", id, r.effects())?,
             });
         }
-        let mut combo_names: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut combo_slots = vec![0];
         for c in &combos {
             let first = *combo_slots.last().unwrap();
             for (g, group) in c.all_of.iter().enumerate() {
                 for n in group {
-                    let slots = combo_names.entry(n.clone()).or_default();
+                    let slots = &mut param_keys.entry(n.clone()).or_default().combo;
                     if !slots.contains(&(first + g)) {
                         slots.push(first + g);
                     }
@@ -814,11 +822,9 @@ impl Rules {
             phrases,
             objects,
             params,
-            param_names,
-            param_last,
+            param_keys,
             param_any,
             combos,
-            combo_names,
             combo_slots,
             suspicious,
             joint,
