@@ -182,7 +182,7 @@ impl ToolRecord {
     /// Read a boolean annotation leniently: `true`, `"true"`, `1` count.
     /// `None` means the author said nothing (unknown, not false).
     pub fn hint(&self, key: &str) -> Option<bool> {
-        let v = field(self.annotations.as_ref()?, key)?;
+        let v = self.annotations.as_ref()?.get(key)?;
         match v {
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -284,53 +284,19 @@ impl Category {
     }
 }
 
-/// A name from a small, fixed vocabulary (rule ids, signal names, rules
-/// hashes): borrowed from the loaded rules on the classification path (see
-/// [`intern`]), owned when read back from the store. Saves a third of the
-/// allocations of a verdict.
-pub type Label = std::borrow::Cow<'static, str>;
-
-/// `s` as a `'static` string, shared by every caller that interns the same
-/// text. For the rules' names and hashes only: a bounded vocabulary, so
-/// loading rules again reuses what is there instead of leaking more.
-pub fn intern(s: &str) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(&known) = names.get(s) {
-        return known;
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    names.insert(leaked);
-    leaked
-}
-
-/// `v.get(key)`, by a scan for small objects (annotations, a schema's
-/// property): for a handful of keys a scan beats hashing the key.
-pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    match v {
-        Value::Object(m) if m.len() <= 16 => m.iter().find_map(|(k, v)| (k == key).then_some(v)),
-        Value::Object(m) => m.get(key),
-        _ => None,
-    }
-}
 
 /// A named risk signal and the text that raised it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signal {
-    pub name: Label,
-    pub evidence: Label,
+    pub name: String,
+    pub evidence: String,
 }
 
 /// A rule that fired and what it matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
-    pub rule: Label,
-    pub matched: Label,
+    pub rule: String,
+    pub matched: String,
 }
 
 /// What an agent calling the tool can do, with reasons a person can check.
@@ -343,7 +309,7 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     pub confidence: f64,
     /// Content hash of the rules that produced this verdict.
-    pub rules_hash: Label,
+    pub rules_hash: String,
 }
 
 impl Verdict {
@@ -356,16 +322,6 @@ impl Verdict {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn interned_names_are_shared_and_labels_round_trip() {
-        let a = intern(&format!("verb.{}", "delete"));
-        let b = intern("verb.delete");
-        assert!(std::ptr::eq(a, b));
-        let r = Reason { rule: Label::Borrowed(a), matched: "name: \"delete\"".into() };
-        let back: Reason = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
-        assert_eq!(back, r);
-    }
 
     #[test]
     fn lenient_reading_flags_instead_of_failing() {

@@ -6,7 +6,7 @@
 //! was before it. A failed server's tools are never touched. Never stores a
 //! secret: servers are kept in their redacted form.
 
-use crate::model::{Label, ServerSpec, ToolRecord, Verdict};
+use crate::model::{ServerSpec, ToolRecord, Verdict};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -109,7 +109,7 @@ pub struct VerdictRow {
     pub id: i64,
     pub hash: String,
     /// Borrowed from the loaded rules: no copy per row.
-    pub rules_hash: Label,
+    pub rules_hash: String,
     pub kind: &'static str,
     pub category: &'static str,
     pub risk: &'static str,
@@ -138,7 +138,7 @@ pub struct VerdictWriter<'a> {
     tx: rusqlite::Transaction<'a>,
     /// Stored (hash, signature) per tool: unchanged verdicts are skipped.
     old: HashMap<i64, (String, i64)>,
-    rules_hashes: std::collections::HashSet<Label>,
+    rules_hashes: std::collections::HashSet<String>,
     written: usize,
     path: PathBuf,
 }
