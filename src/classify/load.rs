@@ -5,8 +5,18 @@ use super::config::EffectFields;
 use super::effects::{Effects, Force, Scope};
 use super::{ClassifyError, SIGNALS};
 use crate::model::{Category, Risk};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::path::Path;
+
+/// What text a pattern reads. Text folded to ASCII (descriptions, schema
+/// strings) gets patterns compiled without Unicode classes: on ASCII text
+/// they match exactly as the Unicode forms would, with much smaller automata.
+/// Names and raw text are read as sent, with Unicode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reads {
+    Folded,
+    AsSent,
+}
 
 /// One rule file: its path (for errors) and its text.
 pub(super) struct Loader<'a> {
@@ -56,16 +66,20 @@ impl Loader<'_> {
         (0, 0)
     }
 
-    pub fn regex(&self, rule: &str, pattern: &str) -> Result<Regex, ClassifyError> {
-        RegexBuilder::new(pattern)
-            .size_limit(1 << 24)
-            .build()
-            .map_err(|e| self.err(rule, format!("bad pattern: {e}")))
+    pub fn regex(&self, rule: &str, pattern: &str, reads: Reads) -> Result<Regex, ClassifyError> {
+        RegexBuilder::new(pattern).unicode(reads == Reads::AsSent).size_limit(1 << 24).build().map_err(|e| {
+            let folded = match reads {
+                Reads::Folded => " (this pattern reads text folded to ASCII: no Unicode classes)",
+                Reads::AsSent => "",
+            };
+            self.err(rule, format!("bad pattern{folded}: {e}"))
+        })
     }
 
     /// A set of patterns that each compiled on their own already.
-    pub fn set<'p>(&self, patterns: impl IntoIterator<Item = &'p str>) -> Result<RegexSet, ClassifyError> {
+    pub fn set<'p>(&self, patterns: impl IntoIterator<Item = &'p str>, reads: Reads) -> Result<RegexSet, ClassifyError> {
         RegexSetBuilder::new(patterns)
+            .unicode(reads == Reads::AsSent)
             .size_limit(1 << 26)
             .dfa_size_limit(1 << 26)
             .build()

@@ -5,10 +5,10 @@
 
 use super::config::OverridesFile;
 use super::effects::Out;
-use super::load::{glob_regex, Loader};
+use super::load::{glob_regex, Loader, Reads};
 use super::ClassifyError;
 use crate::model::{Category, Kind, Risk, ToolRecord, Verdict};
-use regex::Regex;
+use regex::bytes::Regex;
 
 #[derive(Debug)]
 pub(super) struct Override {
@@ -29,8 +29,8 @@ impl Overrides {
         let mut overrides = Vec::new();
         for o in &file.overrides {
             let tool = match (&o.tool, &o.tool_regex) {
-                (Some(g), None) => l.regex(&o.id, &glob_regex(g))?,
-                (None, Some(r)) => l.regex(&o.id, r)?,
+                (Some(g), None) => l.regex(&o.id, &glob_regex(g), Reads::AsSent)?,
+                (None, Some(r)) => l.regex(&o.id, r, Reads::AsSent)?,
                 _ => return Err(l.err(&o.id, "give exactly one of tool (glob) and tool_regex")),
             };
             let kind = match o.kind.as_str() {
@@ -44,7 +44,7 @@ impl Overrides {
             }
             overrides.push(Override {
                 id: format!("override.{}", o.id),
-                server: l.regex(&o.id, &glob_regex(&o.server))?,
+                server: l.regex(&o.id, &glob_regex(&o.server), Reads::AsSent)?,
                 tool,
                 kind,
                 category,
@@ -56,7 +56,7 @@ impl Overrides {
 
     /// The first override naming this tool's server and name.
     pub fn find(&self, tool: &ToolRecord) -> Option<&Override> {
-        self.0.iter().find(|o| o.server.is_match(&tool.server) && o.tool.is_match(&tool.name))
+        self.0.iter().find(|o| o.server.is_match(tool.server.as_bytes()) && o.tool.is_match(tool.name.as_bytes()))
     }
 }
 

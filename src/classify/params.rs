@@ -6,14 +6,14 @@
 
 use super::config::{ComboRule, ParamRule, ParamsFile};
 use super::effects::{Effects, Fired};
-use super::load::Loader;
+use super::load::{Loader, Reads};
 use super::text::{fold_ascii, Clip};
 use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::model::ToolRecord;
-use regex::Regex;
+use regex::bytes::Regex;
 use serde_json::Value;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug)]
 struct Param {
@@ -68,8 +68,8 @@ impl ParamRules {
         let file: ParamsFile = l.parse()?;
         let mut rules = ParamRules {
             params: Vec::new(),
-            by_name: HashMap::new(),
-            by_last: HashMap::new(),
+            by_name: HashMap::default(),
+            by_last: HashMap::default(),
             any: Vec::new(),
             combos: Vec::new(),
         };
@@ -88,8 +88,8 @@ impl ParamRules {
                 rules.by_last.entry(n.to_lowercase()).or_default().push(i);
             }
             rules.params.push(Param {
-                description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
-                tool_unless: tool_unless.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                description: description.as_deref().map(|d| l.regex(id, d, Reads::Folded)).transpose()?,
+                tool_unless: tool_unless.as_deref().map(|d| l.regex(id, d, Reads::Folded)).transpose()?,
                 skip_types: skip_types.clone(),
                 effects: l.effects("param", id, r.effects())?,
             });
@@ -101,7 +101,7 @@ impl ParamRules {
             }
             rules.combos.push(Combo {
                 all_of: all_of.iter().map(|g| g.iter().map(|n| tokenize(n).join("_")).collect()).collect(),
-                description: description.as_deref().map(|d| l.regex(id, d)).transpose()?,
+                description: description.as_deref().map(|d| l.regex(id, d, Reads::Folded)).transpose()?,
                 effects: l.effects("param", id, r.effects())?,
             });
         }
@@ -130,9 +130,9 @@ impl ParamRules {
             let description = schema.get("description").and_then(Value::as_str).unwrap_or("");
             for i in self.candidates(&keys) {
                 let r = &self.params[i];
-                if r.tool_unless.as_ref().is_some_and(|u| u.is_match(text))
+                if r.tool_unless.as_ref().is_some_and(|u| u.is_match(text.as_bytes()))
                     || skipped_type(&r.skip_types, schema.get("type"))
-                    || r.description.as_ref().is_some_and(|d| !d.is_match(&fold_ascii(description)))
+                    || r.description.as_ref().is_some_and(|d| !d.is_match(fold_ascii(description).as_bytes()))
                 {
                     continue;
                 }
@@ -147,7 +147,7 @@ impl ParamRules {
         }
         for (c, combo) in self.combos.iter().enumerate() {
             let Some(props) = first[c].iter().copied().collect::<Option<Vec<usize>>>() else { continue };
-            if combo.description.as_ref().is_none_or(|d| d.is_match(text)) {
+            if combo.description.as_ref().is_none_or(|d| d.is_match(text.as_bytes())) {
                 let shown: Vec<&str> = props.iter().map(|&p| names[p].as_str()).collect();
                 fired.push(Fired { effects: &combo.effects, evidence: format!("parameters {}", shown.join(" + ")) });
             }

@@ -7,11 +7,11 @@
 
 use super::config::SuspiciousFile;
 use super::effects::Out;
-use super::load::Loader;
+use super::load::{Loader, Reads};
 use super::text::{fold_ascii, Clip};
 use super::ClassifyError;
 use crate::model::{Risk, ToolRecord};
-use regex::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexSet};
 use serde_json::Value;
 
 /// One family of patterns: run on folded text, or on the text as sent.
@@ -41,17 +41,18 @@ impl SuspiciousRules {
         let mut families: [(Vec<&str>, Vec<Regex>, Vec<(String, Risk)>); 2] = Default::default();
         for r in &file.pattern {
             let risk = r.risk.as_deref().map(|x| l.risk(&r.id, x)).transpose()?.unwrap_or(Risk::High);
-            let each = l.regex(&r.id, &r.pattern)?;
+            let reads = if r.raw { Reads::AsSent } else { Reads::Folded };
+            let each = l.regex(&r.id, &r.pattern, reads)?;
             let f = &mut families[usize::from(r.raw)];
             f.0.push(r.pattern.as_str());
             f.1.push(each);
             f.2.push((format!("suspicious.{}", r.id), risk));
         }
         let [folded, raw] = families;
-        let family = |(patterns, each, ids): (Vec<&str>, _, _)| -> Result<Family, ClassifyError> {
-            Ok(Family { set: l.set(patterns)?, each, ids })
+        let family = |(patterns, each, ids): (Vec<&str>, _, _), reads| -> Result<Family, ClassifyError> {
+            Ok(Family { set: l.set(patterns, reads)?, each, ids })
         };
-        Ok(SuspiciousRules { folded: family(folded)?, raw: family(raw)? })
+        Ok(SuspiciousRules { folded: family(folded, Reads::Folded)?, raw: family(raw, Reads::AsSent)? })
     }
 
     /// Scan the tool's texts (`text`: title and description, `folded`: the
@@ -102,6 +103,7 @@ impl SuspiciousRules {
     /// something matches: most texts match nothing).
     fn check(&self, place: impl FnOnce() -> String, raw: &str, folded: &str, out: &mut Out, floor: &mut Option<Risk>) {
         let raw_matters = !raw.is_ascii();
+        let (raw, folded) = (raw.as_bytes(), folded.as_bytes());
         if !self.folded.set.is_match(folded) && !(raw_matters && self.raw.set.is_match(raw)) {
             return;
         }
@@ -113,8 +115,8 @@ impl SuspiciousRules {
         };
         for i in self.folded.set.matches(folded).iter() {
             let (id, risk) = &self.folded.ids[i];
-            let m = self.folded.each[i].find(folded).map_or("", |m| m.as_str());
-            found(id, *risk, format!("{place}: \"{}\"", Clip(m, 80)), out);
+            let m = self.folded.each[i].find(folded).map_or(&b""[..], |m| m.as_bytes());
+            found(id, *risk, format!("{place}: \"{}\"", Clip(&String::from_utf8_lossy(m), 80)), out);
         }
         if !raw_matters {
             return;
@@ -122,7 +124,7 @@ impl SuspiciousRules {
         for i in self.raw.set.matches(raw).iter() {
             let (id, risk) = &self.raw.ids[i];
             let evidence = match self.raw.each[i].find(raw) {
-                Some(m) => show_raw(&place, m.as_str(), m.start()),
+                Some(m) => show_raw(&place, &String::from_utf8_lossy(m.as_bytes()), m.start()),
                 None => format!("{place}: match"),
             };
             found(id, *risk, evidence, out);

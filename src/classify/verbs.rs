@@ -9,7 +9,7 @@ use super::load::Loader;
 use super::tokenize::tokenize;
 use super::ClassifyError;
 use crate::model::{Category, Risk};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 #[derive(Debug)]
 pub(super) struct VerbGroup {
@@ -85,7 +85,7 @@ impl Lexicon {
     pub fn load(l: &Loader<'_>) -> Result<Lexicon, ClassifyError> {
         let file: VerbsFile = l.parse()?;
         let mut groups = Vec::new();
-        let mut verbs = HashMap::new();
+        let mut verbs = HashMap::default();
         for g in &file.verb {
             let class = l.category(&g.id, &g.class)?;
             for w in &g.words {
@@ -106,7 +106,7 @@ impl Lexicon {
                 ambiguous: g.ambiguous,
             });
         }
-        let mut nouns = HashSet::new();
+        let mut nouns = HashSet::default();
         for n in &file.nouns {
             let n = n.trim().to_lowercase();
             if n.split(' ').count() != 2 {
@@ -239,14 +239,15 @@ impl Lexicon {
     /// The description's leading verb and its word ("Lists all pools" →
     /// list), after stripping up to two preambles ("Use this tool to").
     fn lead_verb(&self, description: &str) -> Option<(usize, String)> {
-        let words = lead_words(description);
+        let lowered = lead_words(description);
+        let words: Vec<&str> = lowered.split(' ').filter(|w| !w.is_empty()).collect();
         let mut start = 0;
         for _ in 0..2 {
             // The longest preamble at `start` that leaves a word after it.
             let longest = self
                 .preambles
                 .iter()
-                .filter(|p| words.len() > start + p.len() && words[start..start + p.len()] == p[..])
+                .filter(|p| words.len() > start + p.len() && words[start..start + p.len()].iter().eq(p.iter()))
                 .map(Vec::len)
                 .max();
             match longest {
@@ -255,7 +256,7 @@ impl Lexicon {
             }
         }
         let first = words.get(start)?;
-        if let Some(second) = words.get(start + 1).filter(|_| self.bigram_heads.contains(first)) {
+        if let Some(second) = words.get(start + 1).filter(|_| self.bigram_heads.contains(*first)) {
             let pair = format!("{first} {second}");
             if self.nouns.contains(&pair) {
                 return None;
@@ -264,7 +265,7 @@ impl Lexicon {
                 return Some((g, pair));
             }
         }
-        Some((self.stem_lookup(first)?, first.clone()))
+        Some((self.stem_lookup(first)?, first.to_string()))
     }
 
     /// The verb group of the word or of its first likely base form that is
@@ -287,14 +288,15 @@ impl Lexicon {
     }
 }
 
-/// A description's leading words: the first 12 runs of ASCII letters and
-/// apostrophes (every other character, non-ASCII included, separates),
-/// apostrophes trimmed, lowercased, empty ones dropped.
-fn lead_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_ascii_alphabetic() || c == '\''))
-        .filter(|run| !run.is_empty())
-        .take(12)
-        .map(|run| run.trim_matches('\'').to_ascii_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect()
+/// A description's leading words, lowercased and separated by spaces: the
+/// first 12 runs of ASCII letters and apostrophes (every other character,
+/// non-ASCII included, separates), apostrophes trimmed.
+fn lead_words(text: &str) -> String {
+    let mut words = String::new();
+    for run in text.split(|c: char| !(c.is_ascii_alphabetic() || c == '\'')).filter(|r| !r.is_empty()).take(12) {
+        words.push_str(run.trim_matches('\''));
+        words.push(' ');
+    }
+    words.make_ascii_lowercase();
+    words
 }
