@@ -40,6 +40,7 @@ fn result_for(server: &str, tools: Vec<ToolRecord>) -> ServerResult {
             timeout: None,
             product: Some("Synthetic".into()),
             expand: None,
+            vendor: None,
         },
         ok: true,
         phase: None,
@@ -488,6 +489,7 @@ fn main() {
             timeout: None,
             product: None,
             expand: None,
+            vendor: None,
         };
         let recipes = Arc::new(Recipes::load(&root().join("rules/expanders")).unwrap());
         let time = |specs: &[ServerSpec], jobs: usize| -> f64 {
@@ -537,6 +539,7 @@ fn main() {
                 timeout: None,
                 product: None,
                 expand: None,
+                vendor: None,
             })
             .collect();
         let label = format!("HTTP, {} ms per answer", latency.as_millis());

@@ -41,6 +41,21 @@ pub enum Command {
     },
     /// Re-classify the stored catalogue with the current rules (no crawl).
     Classify,
+    /// Compare the hints inferred with the authors' annotations hidden against
+    /// the hints authors declared: micro, per-server macro and balanced
+    /// accuracy, and the tools that disagree.
+    Eval {
+        /// Which vendors (`vendor` in the servers file, else the server's
+        /// name): all, or alternate vendors by name (tune: 1st, 3rd, ...;
+        /// test: 2nd, 4th, ...).
+        #[arg(long, value_enum, default_value = "all")]
+        part: mcp_catalogue::eval::Part,
+        /// How many disagreements to list (text format).
+        #[arg(long, default_value_t = 30)]
+        show: usize,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
     /// Print a tool's verdict with the rules and evidence behind it.
     Explain {
         tool: String,

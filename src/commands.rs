@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Explain { tool, server, format } => explain(&cli, tool, server.as_deref(), *format),
+        Command::Eval { part, show, format } => eval(&cli, *part, *show, *format),
         Command::Policy { check: Some(PolicyCommand::Check { policy, tool, args, format }), .. } => {
             policy_check(policy, tool, args.as_deref(), *format)
         }
@@ -443,7 +444,74 @@ fn explain(cli: &Cli, tool: &str, server: Option<&str>, format: TextOrJson) -> R
         for r in &v.reasons {
             println!("    {:<30} {}", r.rule, sanitize_terminal(&r.matched));
         }
+        println!("  hints (inferred with annotations hidden → effective):");
+        let i = &v.inferred;
+        let e = v.effective;
+        for (name, h, eff) in [
+            ("readOnlyHint", &i.read_only, e.read_only),
+            ("destructiveHint", &i.destructive, e.destructive),
+            ("idempotentHint", &i.idempotent, e.idempotent),
+            ("openWorldHint", &i.open_world, e.open_world),
+        ] {
+            let declared = t.record.hint(name).map_or(String::new(), |d| format!(", declared {d}"));
+            println!("    {name:<16} {:<5} ({:.2}) → {eff:<5}{declared}   {}", h.value, h.confidence, sanitize_terminal(&h.evidence));
+        }
         println!("  rules: {}", &v.rules_hash[..v.rules_hash.len().min(12)]);
+    }
+    Ok(0)
+}
+
+fn eval(cli: &Cli, part: mcp_catalogue::eval::Part, show: usize, format: TextOrJson) -> Result<u8> {
+    use mcp_catalogue::eval;
+    let store = open_store(&cli.db)?;
+    let rules = load_rules(cli)?;
+    // Vendors come from the servers file when it names them.
+    let vendors: std::collections::HashMap<String, String> = match source::load(&cli.servers) {
+        Ok(list) => list.servers.into_iter().filter_map(|s| Some((s.name.clone(), s.vendor.or(s.product)?))).collect(),
+        Err(_) => Default::default(),
+    };
+    let samples: Vec<eval::Sample> = store
+        .tools(false)?
+        .iter()
+        .map(|t| {
+            let vendor = vendors.get(&t.record.server).unwrap_or(&t.record.server);
+            eval::Sample::new(&t.record, vendor, &rules.classify(&t.record))
+        })
+        .collect();
+    let report = eval::report(&samples, part);
+    if format == TextOrJson::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(0);
+    }
+    println!(
+        "{} tools of {} servers from {} vendors ({:?} part), inferred with annotations hidden:",
+        report.tools,
+        report.servers,
+        report.vendors.len(),
+        report.part
+    );
+    println!("  {:<16} {:>6} {:>8} {:>8} {:>9} {:>9}", "hint", "tools", "true", "micro", "macro", "balanced");
+    let pct = |x: f64| if x.is_nan() { "-".to_string() } else { format!("{:.1} %", 100.0 * x) };
+    for s in &report.scores {
+        println!(
+            "  {:<16} {:>6} {:>8} {:>8} {:>9} {:>9}",
+            s.hint, s.tools, s.declared_true, pct(s.micro), pct(s.macro_server), pct(s.balanced)
+        );
+    }
+    println!("  (destructiveHint and idempotentHint on tools not declared read-only; macro: mean over servers)");
+    if !report.disagreements.is_empty() {
+        println!("disagreements ({}; first {show}):", report.disagreements.len());
+        for d in report.disagreements.iter().take(show) {
+            println!(
+                "  {}/{}: {} declared {}, inferred {} ({})",
+                sanitize_terminal(&d.server),
+                sanitize_terminal(&d.tool),
+                d.hint,
+                d.declared,
+                d.inferred,
+                sanitize_terminal(&truncate(&d.evidence, 100))
+            );
+        }
     }
     Ok(0)
 }
@@ -730,6 +798,7 @@ fn merge(cli: &Cli, dbs: &[PathBuf]) -> Result<u8> {
                 timeout: None,
                 product: row.product.clone(),
                 expand: None,
+                vendor: None,
             };
             let ok = row.last_outcome.as_deref() == Some("ok");
             results.push(ServerResult {

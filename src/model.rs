@@ -22,6 +22,10 @@ pub struct ServerSpec {
     pub product: Option<String>,
     /// Expansion recipe named by the entry (our key `expand`).
     pub expand: Option<String>,
+    /// Who publishes the server, e.g. "stripe" (our key `vendor`): the
+    /// evaluation splits by it.
+    #[serde(default)]
+    pub vendor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +314,69 @@ pub struct Verdict {
     pub confidence: f64,
     /// Content hash of the rules that produced this verdict.
     pub rules_hash: String,
+    /// MCP's four hints as the classifier infers them with the author's
+    /// annotations hidden.
+    #[serde(default)]
+    pub inferred: Inferred,
+    /// The hints a gateway should act on: the author's where given, else the
+    /// inferred ones; where the evidence strongly contradicts the author,
+    /// the more cautious value (with `annotation-conflict`).
+    #[serde(default)]
+    pub effective: Hints,
+}
+
+/// MCP's four tool hints, as booleans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hints {
+    #[serde(rename = "readOnlyHint")]
+    pub read_only: bool,
+    #[serde(rename = "destructiveHint")]
+    pub destructive: bool,
+    #[serde(rename = "idempotentHint")]
+    pub idempotent: bool,
+    #[serde(rename = "openWorldHint")]
+    pub open_world: bool,
+}
+
+/// The spec's defaults: a tool the author said nothing about may write,
+/// destroy, repeat with effect and reach the outside world.
+impl Default for Hints {
+    fn default() -> Hints {
+        Hints { read_only: false, destructive: true, idempotent: false, open_world: true }
+    }
+}
+
+/// One inferred hint: its value, how firm the evidence is (0..1), and the
+/// evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct InferredHint {
+    pub value: bool,
+    pub confidence: f64,
+    pub evidence: String,
+}
+
+/// The four hints inferred without the author's annotations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Inferred {
+    #[serde(rename = "readOnlyHint")]
+    pub read_only: InferredHint,
+    #[serde(rename = "destructiveHint")]
+    pub destructive: InferredHint,
+    #[serde(rename = "idempotentHint")]
+    pub idempotent: InferredHint,
+    #[serde(rename = "openWorldHint")]
+    pub open_world: InferredHint,
+}
+
+impl Inferred {
+    pub fn values(&self) -> Hints {
+        Hints {
+            read_only: self.read_only.value,
+            destructive: self.destructive.value,
+            idempotent: self.idempotent.value,
+            open_world: self.open_world.value,
+        }
+    }
 }
 
 impl Verdict {

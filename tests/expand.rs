@@ -74,6 +74,7 @@ fn spec(name: &str, expand: Option<&str>) -> ServerSpec {
         timeout: None,
         product: None,
         expand: expand.map(str::to_string),
+        vendor: None,
     }
 }
 

@@ -42,6 +42,16 @@ pub struct VerbGroup {
     /// description's leading word.
     #[serde(default)]
     pub ambiguous: bool,
+    /// What a tool whose verb is in this group does, in MCP's terms:
+    /// may it destroy or overwrite existing state (`destructive`), does
+    /// repeating the call change nothing more (`idempotent`), does it reach
+    /// beyond a closed domain (`open_world`). Unset: no evidence.
+    #[serde(default)]
+    pub destructive: Option<bool>,
+    #[serde(default)]
+    pub idempotent: Option<bool>,
+    #[serde(default)]
+    pub open_world: Option<bool>,
     /// Lowercase words; two words separated by one space match two
     /// consecutive name tokens ("roll back").
     pub words: Vec<String>,
@@ -75,6 +85,14 @@ macro_rules! rule_struct {
             pub risk: Option<String>,
             #[serde(default)]
             pub signals: Vec<String>,
+            /// Evidence for MCP's hints when the rule matches (see
+            /// `VerbGroup`): `destructive`, `idempotent`, `open_world`.
+            #[serde(default)]
+            pub destructive: Option<bool>,
+            #[serde(default)]
+            pub idempotent: Option<bool>,
+            #[serde(default)]
+            pub open_world: Option<bool>,
             /// Free text for people; never read by the classifier.
             #[serde(default)]
             #[allow(dead_code)]
@@ -90,6 +108,11 @@ macro_rules! rule_struct {
                     category: self.category.as_deref(),
                     risk: self.risk.as_deref(),
                     signals: &self.signals,
+                    hints: HintFields {
+                        destructive: self.destructive,
+                        idempotent: self.idempotent,
+                        open_world: self.open_world,
+                    },
                 }
             }
         }
@@ -104,6 +127,15 @@ pub struct EffectFields<'a> {
     pub category: Option<&'a str>,
     pub risk: Option<&'a str>,
     pub signals: &'a [String],
+    pub hints: HintFields,
+}
+
+/// Hint evidence a verb group or rule carries (unset: none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HintFields {
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
 }
 
 /// `rules/phrases.toml`: patterns over the tool's title and description.

@@ -2,7 +2,8 @@
 //! evidence (`Fired`), and the signals and reasons a verdict collects
 //! (`Out`). Shared by every rule family; holds no rule of its own.
 
-use crate::model::{Category, Risk, Signal, Reason};
+pub(super) use super::config::HintFields;
+use crate::model::{Category, Reason, Risk, Signal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scope {
@@ -31,6 +32,7 @@ pub(super) struct Effects {
     pub category: Option<Category>,
     pub risk: Option<Risk>,
     pub signals: Vec<String>,
+    pub hints: HintFields,
 }
 
 impl Effects {

@@ -5,7 +5,7 @@
 
 use super::effects::{Fired, Force};
 use super::verbs::{Lexicon, Pick, Source};
-use crate::model::{Category, Kind, Risk, ToolRecord};
+use crate::model::{Category, Kind, Risk};
 
 /// The kind and what contradicted the author's hints.
 pub(super) struct Judged {
@@ -15,9 +15,15 @@ pub(super) struct Judged {
     pub strong: bool,
 }
 
-pub(super) fn judge(tool: &ToolRecord, pick: Option<&Pick>, verbs: &Lexicon, fired: &[Fired<'_>]) -> Judged {
-    let ro = tool.hint("readOnlyHint");
-    let de = tool.hint("destructiveHint");
+/// The kind given the author's `readOnlyHint` and `destructiveHint`
+/// (`None`: not given, or hidden to infer them).
+pub(super) fn judge(
+    ro: Option<bool>,
+    de: Option<bool>,
+    pick: Option<&Pick>,
+    verbs: &Lexicon,
+    fired: &[Fired<'_>],
+) -> Judged {
     let group = pick.map(|p| &verbs.groups[p.group]);
     let verb_writes = group.is_some_and(|g| g.class != Category::Read);
     let verb_reads = group.is_some_and(|g| g.class == Category::Read);

@@ -140,6 +140,7 @@ impl Loader<'_> {
             category,
             risk: f.risk.map(|r| self.risk(id, r)).transpose()?,
             signals: self.signals(id, f.signals)?,
+            hints: f.hints,
         })
     }
 }

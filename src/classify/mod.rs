@@ -15,6 +15,7 @@
 //! | `params.rs` | parameter and combo rules (input-schema property names) |
 //! | `suspicious.rs` | text aimed at the model |
 //! | `hints.rs` | the kind, weighing the author's annotations |
+//! | `infer.rs` | MCP's four hints, inferred with the annotations hidden |
 //! | `risk.rs` | category, risk and confidence from everything that fired |
 //! | `overrides.rs` | fixed verdicts for named servers' tools |
 //! | `load.rs`, `config.rs` | reading the rule files, with errors naming file and line |
@@ -22,6 +23,7 @@
 mod config;
 mod effects;
 mod hints;
+mod infer;
 mod load;
 mod overrides;
 mod params;
@@ -34,7 +36,7 @@ mod verbs;
 
 pub use tokenize::tokenize;
 
-use crate::model::{ToolRecord, Verdict};
+use crate::model::{Kind, ToolRecord, Verdict};
 use effects::Out;
 use load::Loader;
 use sha2::{Digest, Sha256};
@@ -212,8 +214,19 @@ impl Rules {
         self.params.fire(tool, &folded, &mut fired);
 
         // The kind, then category, risk and confidence.
-        let judged = hints::judge(tool, pick.as_ref(), &self.verbs, &fired);
+        let hints = |ro, de| hints::judge(ro, de, pick.as_ref(), &self.verbs, &fired);
+        let hidden = hints(None, None).kind == Kind::Read;
+        let judged = hints(tool.hint("readOnlyHint"), tool.hint("destructiveHint"));
+        let inferred = infer::infer(hidden, pick.as_ref(), &self.verbs, &fired);
+        // What the evidence says of a write, for a tool its author calls one.
+        let as_write = if hidden && judged.kind == Kind::Write {
+            infer::infer(false, pick.as_ref(), &self.verbs, &fired)
+        } else {
+            inferred.clone()
+        };
         risk::verdict(risk::Inputs {
+            inferred,
+            as_write,
             tool,
             pick: pick.as_ref(),
             verbs: &self.verbs,

@@ -7,7 +7,7 @@ use super::config::OverridesFile;
 use super::effects::Out;
 use super::load::{glob_regex, Loader, Reads};
 use super::ClassifyError;
-use crate::model::{Category, Kind, Risk, ToolRecord, Verdict};
+use crate::model::{Category, Hints, Kind, Risk, ToolRecord, Verdict};
 use regex::bytes::Regex;
 
 #[derive(Debug)]
@@ -72,6 +72,8 @@ impl Override {
             reasons: out.reasons,
             confidence: 1.0,
             rules_hash: rules_hash.to_string(),
+            inferred: Default::default(),
+            effective: Hints { read_only: self.kind == Kind::Read, destructive: self.category == Category::Destructive, ..Hints::default() },
         }
     }
 }

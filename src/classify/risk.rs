@@ -6,7 +6,7 @@
 use super::effects::{Effects, Fired, Out};
 use super::hints::Judged;
 use super::verbs::{Lexicon, Pick, Source};
-use crate::model::{Category, Kind, Risk, ToolRecord, Verdict};
+use crate::model::{Category, Hints, Inferred, Kind, Risk, ToolRecord, Verdict};
 
 /// Category severity: read < write < destructive < execute < financial.
 pub(super) fn rank(c: Category) -> u8 {
@@ -28,6 +28,10 @@ fn base_risk(c: Category) -> Risk {
 }
 
 pub(super) struct Inputs<'a> {
+    pub inferred: Inferred,
+    /// The hints inferred for the tool as a write (equal to `inferred`
+    /// unless the heuristics alone would call it a read).
+    pub as_write: Inferred,
     pub tool: &'a ToolRecord,
     pub pick: Option<&'a Pick>,
     pub verbs: &'a Lexicon,
@@ -39,7 +43,7 @@ pub(super) struct Inputs<'a> {
 }
 
 pub(super) fn verdict(i: Inputs<'_>) -> Verdict {
-    let Inputs { tool, pick, verbs, fired, judged, suspicious, mut out, rules_hash } = i;
+    let Inputs { inferred, as_write, tool, pick, verbs, fired, judged, suspicious, mut out, rules_hash } = i;
     let Judged { kind, mut conflicts, strong } = judged;
     let read = kind == Kind::Read;
     let de = tool.hint("destructiveHint");
@@ -125,6 +129,20 @@ pub(super) fn verdict(i: Inputs<'_>) -> Verdict {
     if let Some(s) = suspicious {
         risk = risk.max(s);
     }
+    // The author's hints where given, else the inferred ones; the kind
+    // (cautious on a strong contradiction) and a destructive category
+    // override the author.
+    let destructive = !read
+        && match de {
+            Some(d) => d || category == Category::Destructive,
+            None => as_write.destructive.value || category == Category::Destructive,
+        };
+    let effective = Hints {
+        read_only: read,
+        destructive,
+        idempotent: tool.hint("idempotentHint").unwrap_or(as_write.idempotent.value),
+        open_world: tool.hint("openWorldHint").unwrap_or(inferred.open_world.value),
+    };
     Verdict {
         kind,
         category,
@@ -133,6 +151,8 @@ pub(super) fn verdict(i: Inputs<'_>) -> Verdict {
         reasons: out.reasons,
         confidence: confidence(tool, pick, kind, strong, &conflicts),
         rules_hash: rules_hash.to_string(),
+        inferred,
+        effective,
     }
 }
 

@@ -4,7 +4,7 @@
 //! then words that are often nouns. This file says which verb and where it
 //! was found; it never weighs annotations or other rules.
 
-use super::config::VerbsFile;
+use super::config::{HintFields, VerbsFile};
 use super::load::Loader;
 use super::tokenize::tokenize;
 use super::ClassifyError;
@@ -20,6 +20,7 @@ pub(super) struct VerbGroup {
     pub signals: Vec<String>,
     /// Often a noun ("status", "export"): decides only when nothing firmer does.
     pub ambiguous: bool,
+    pub hints: HintFields,
 }
 
 /// Where the deciding verb came from, strongest first.
@@ -104,6 +105,7 @@ impl Lexicon {
                 risk: g.risk.as_deref().map(|r| l.risk(&g.id, r)).transpose()?,
                 signals: l.signals(&g.id, &g.signals)?,
                 ambiguous: g.ambiguous,
+                hints: HintFields { destructive: g.destructive, idempotent: g.idempotent, open_world: g.open_world },
             });
         }
         let mut nouns = HashSet::default();

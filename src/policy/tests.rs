@@ -34,6 +34,8 @@ fn verdict(kind: Kind, category: Category, risk: Risk, signals: &[(&str, &str)])
             .collect(),
         reasons: Vec::new(),
         confidence: 0.9,
+        inferred: Default::default(),
+        effective: Default::default(),
         rules_hash: "r".into(),
     }
 }

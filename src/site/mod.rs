@@ -1029,6 +1029,8 @@ mod tests {
                 signals: vec![],
                 reasons: vec![],
                 confidence: 0.9,
+                inferred: Default::default(),
+                effective: Default::default(),
                 rules_hash: "r".into(),
             }),
         }

@@ -270,6 +270,7 @@ mod tests {
             timeout: None,
             product: None,
             expand: None,
+            vendor: None,
         };
         let p = launch(&spec, &LaunchOptions::default()).await.unwrap();
         let Launch::Stdio { env, cwd, .. } = &p.launch else { panic!() };

@@ -93,7 +93,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ServerList, SourceError> {
 }
 
 const KNOWN_KEYS: &[&str] = &[
-    "command", "args", "env", "cwd", "url", "headers", "type", "package", "timeout", "product", "expand",
+    "command", "args", "env", "cwd", "url", "headers", "type", "package", "timeout", "product", "expand", "vendor",
 ];
 
 fn parse_entry(name: &str, obj: &Map<String, Value>) -> Result<ServerSpec, String> {
@@ -188,7 +188,7 @@ fn parse_entry(name: &str, obj: &Map<String, Value>) -> Result<ServerSpec, Strin
             env: map("env")?,
         }
     };
-    Ok(ServerSpec { name: name.to_string(), transport, timeout, product: opt_str("product")?, expand: opt_str("expand")? })
+    Ok(ServerSpec { name: name.to_string(), transport, timeout, product: opt_str("product")?, expand: opt_str("expand")?, vendor: opt_str("vendor")? })
 }
 
 /// 1-based line where `"key":` first appears (for error messages).
@@ -250,7 +250,7 @@ pub fn redacted(spec: &ServerSpec) -> Value {
     };
     serde_json::json!({
         "name": spec.name, "transport": transport, "timeout": spec.timeout,
-        "product": spec.product, "expand": spec.expand,
+        "product": spec.product, "expand": spec.expand, "vendor": spec.vendor,
     })
 }
 

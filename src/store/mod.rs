@@ -916,6 +916,7 @@ mod tests {
             timeout: None,
             product: None,
             expand: None,
+            vendor: None,
         }
     }
 
@@ -977,6 +978,8 @@ mod tests {
             signals: vec![],
             reasons: vec![],
             confidence: 0.9,
+            inferred: Default::default(),
+            effective: Default::default(),
             rules_hash: rules.to_string().into(),
         };
         let rows = |rules: &str, risk: Risk| -> Vec<VerdictRow> {
