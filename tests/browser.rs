@@ -363,6 +363,8 @@ fn hostile_tool(id: i64, name: &str, description: &str) -> StoredTool {
             reasons: vec![],
             confidence: 0.5,
             rules_hash: "r".into(),
+            inferred: Default::default(),
+            effective: Default::default(),
         }),
     }
 }
