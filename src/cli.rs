@@ -50,6 +50,10 @@ pub enum Command {
         /// test: 2nd, 4th, ...).
         #[arg(long, value_enum, default_value = "all")]
         part: mcp_catalogue::eval::Part,
+        /// A file naming the vendors the rules were tuned on, one a line
+        /// (`#` comments): then tune is those and test every other vendor.
+        #[arg(long)]
+        tune_vendors: Option<PathBuf>,
         /// How many disagreements to list (text format).
         #[arg(long, default_value_t = 30)]
         show: usize,

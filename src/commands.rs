@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Explain { tool, server, format } => explain(&cli, tool, server.as_deref(), *format),
-        Command::Eval { part, show, format } => eval(&cli, *part, *show, *format),
+        Command::Eval { part, tune_vendors, show, format } => eval(&cli, *part, tune_vendors.as_deref(), *show, *format),
         Command::Policy { check: Some(PolicyCommand::Check { policy, tool, args, format }), .. } => {
             policy_check(policy, tool, args.as_deref(), *format)
         }
@@ -289,6 +289,8 @@ fn export_object(t: &StoredTool) -> Value {
         "risk": v.map(|v| v.risk),
         "risk_category": v.map(|v| v.category),
         "signals": v.map(|v| v.signals.iter().map(|s| s.name.clone()).collect::<Vec<_>>()),
+        "inferred": v.map(|v| &v.inferred),
+        "effective_hints": v.map(|v| v.effective),
         "verdict": v,
     })
 }
@@ -315,7 +317,7 @@ fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> 
             out.write_all(b"\n]\n").map_err(io)?;
         }
         ExportFormat::Csv => {
-            writeln!(out, "server,name,parent,category,kind,risk,risk_category,signals,status,hash,first_seen,last_seen,description")?;
+            writeln!(out, "server,name,parent,category,kind,risk,risk_category,signals,status,hash,first_seen,last_seen,description,inferred_read_only,inferred_destructive,inferred_idempotent,inferred_open_world")?;
             store.for_each_tool(include_removed, |t| {
                 let v = t.verdict.as_ref();
                 let fields = [
@@ -332,6 +334,10 @@ fn export(cli: &Cli, format: ExportFormat, include_removed: bool) -> Result<u8> 
                     t.first_seen.clone(),
                     t.last_seen.clone(),
                     t.record.description.clone().unwrap_or_default(),
+                    v.map(|v| v.inferred.read_only.value.to_string()).unwrap_or_default(),
+                    v.map(|v| v.inferred.destructive.value.to_string()).unwrap_or_default(),
+                    v.map(|v| v.inferred.idempotent.value.to_string()).unwrap_or_default(),
+                    v.map(|v| v.inferred.open_world.value.to_string()).unwrap_or_default(),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                 writeln!(out, "{}", line.join(",")).map_err(io)
@@ -461,14 +467,22 @@ fn explain(cli: &Cli, tool: &str, server: Option<&str>, format: TextOrJson) -> R
     Ok(0)
 }
 
-fn eval(cli: &Cli, part: mcp_catalogue::eval::Part, show: usize, format: TextOrJson) -> Result<u8> {
+fn eval(cli: &Cli, part: mcp_catalogue::eval::Part, tune_vendors: Option<&Path>, show: usize, format: TextOrJson) -> Result<u8> {
     use mcp_catalogue::eval;
     let store = open_store(&cli.db)?;
     let rules = load_rules(cli)?;
     // Vendors come from the servers file when it names them.
     let vendors: std::collections::HashMap<String, String> = match source::load(&cli.servers) {
-        Ok(list) => list.servers.into_iter().filter_map(|s| Some((s.name.clone(), s.vendor.or(s.product)?))).collect(),
+        Ok(list) => list.servers.into_iter().map(|s| (s.name.clone(), s.vendor.or(s.product).unwrap_or(s.name))).collect(),
         Err(_) => Default::default(),
+    };
+    let configured = vendors.values().cloned().collect();
+    let tuned: Option<std::collections::BTreeSet<String>> = match tune_vendors {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read --tune-vendors {}: {e}", p.display())))?;
+            Some(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+        }
+        None => None,
     };
     let samples: Vec<eval::Sample> = store
         .tools(false)?
@@ -478,7 +492,7 @@ fn eval(cli: &Cli, part: mcp_catalogue::eval::Part, show: usize, format: TextOrJ
             eval::Sample::new(&t.record, vendor, &rules.classify(&t.record))
         })
         .collect();
-    let report = eval::report(&samples, part);
+    let report = eval::report(&samples, &configured, tuned.as_ref(), part);
     if format == TextOrJson::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(0);

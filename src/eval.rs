@@ -99,9 +99,32 @@ pub struct Report {
     pub disagreements: Vec<Disagreement>,
 }
 
-/// The vendors of `part` among those of the samples.
-pub fn vendors_of(samples: &[Sample], part: Part) -> BTreeSet<String> {
-    let all: BTreeSet<&str> = samples.iter().map(|s| s.vendor.as_str()).collect();
+/// The vendors of `part`: alternate ones, by name, of `configured` (every
+/// vendor the servers file names, so that a server that failed to crawl
+/// does not move the others between parts), or else of the samples.
+pub fn vendors_of(samples: &[Sample], configured: &BTreeSet<String>, part: Part) -> BTreeSet<String> {
+    split(samples, configured, None, part)
+}
+
+/// As [`vendors_of`], or, when `tuned` names the vendors the rules were
+/// tuned on, those (tune) and every other vendor (test).
+pub fn split(samples: &[Sample], configured: &BTreeSet<String>, tuned: Option<&BTreeSet<String>>, part: Part) -> BTreeSet<String> {
+    if let Some(tuned) = tuned {
+        let all = samples.iter().map(|s| &s.vendor).chain(configured);
+        return all
+            .filter(|v| match part {
+                Part::All => true,
+                Part::Tune => tuned.contains(*v),
+                Part::Test => !tuned.contains(*v),
+            })
+            .cloned()
+            .collect();
+    }
+    let all: BTreeSet<&str> = if configured.is_empty() {
+        samples.iter().map(|s| s.vendor.as_str()).collect()
+    } else {
+        configured.iter().map(String::as_str).collect()
+    };
     all.into_iter()
         .enumerate()
         .filter(|(i, _)| match part {
@@ -121,8 +144,8 @@ fn ratio(a: usize, b: usize) -> f64 {
     }
 }
 
-pub fn report(samples: &[Sample], part: Part) -> Report {
-    let vendors = vendors_of(samples, part);
+pub fn report(samples: &[Sample], configured: &BTreeSet<String>, tuned: Option<&BTreeSet<String>>, part: Part) -> Report {
+    let vendors = split(samples, configured, tuned, part);
     let mine: Vec<&Sample> = samples.iter().filter(|s| vendors.contains(&s.vendor)).collect();
     let mut scores = Vec::new();
     let mut disagreements = Vec::new();
@@ -167,7 +190,7 @@ pub fn report(samples: &[Sample], part: Part) -> Report {
         part,
         servers: mine.iter().map(|s| &s.server).collect::<BTreeSet<_>>().len(),
         tools: mine.len(),
-        vendors: vendors.into_iter().collect(),
+        vendors: vendors.into_iter().filter(|v| mine.iter().any(|s| &s.vendor == v)).collect(),
         scores,
         disagreements,
     }
@@ -200,7 +223,7 @@ mod tests {
             sample("a", "va", [f, t, None, None], [false, true, false, true]),
             sample("b", "vb", [f, f, None, None], [true, false, true, true]),
         ];
-        let r = report(&samples, Part::All);
+        let r = report(&samples, &BTreeSet::new(), None, Part::All);
         let ro = &r.scores[0];
         assert_eq!((ro.tools, ro.servers, ro.declared_true), (4, 2, 2));
         assert!((ro.micro - 0.75).abs() < 1e-9);
@@ -218,7 +241,11 @@ mod tests {
     #[test]
     fn parts_alternate_vendors_by_name() {
         let samples: Vec<Sample> = ["c", "a", "b", "d"].iter().map(|v| sample(v, v, [None; 4], [false; 4])).collect();
-        assert_eq!(vendors_of(&samples, Part::Tune).into_iter().collect::<Vec<_>>(), ["a", "c"]);
-        assert_eq!(vendors_of(&samples, Part::Test).into_iter().collect::<Vec<_>>(), ["b", "d"]);
+        let none = BTreeSet::new();
+        assert_eq!(vendors_of(&samples, &none, Part::Tune).into_iter().collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(vendors_of(&samples, &none, Part::Test).into_iter().collect::<Vec<_>>(), ["b", "d"]);
+        // The configured vendors decide, crawled or not.
+        let configured: BTreeSet<String> = ["a", "aa", "b", "c", "d"].map(String::from).into();
+        assert_eq!(vendors_of(&samples, &configured, Part::Test).into_iter().collect::<Vec<_>>(), ["aa", "c"]);
     }
 }

@@ -545,6 +545,8 @@ fn metrics_count_and_flag() {
         reasons: vec![],
         confidence: 0.5,
         rules_hash: Default::default(),
+        inferred: Default::default(),
+        effective: Default::default(),
     };
     let m = evaluate(&records, &labels, bad);
     assert_eq!(m.total, 3);

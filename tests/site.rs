@@ -36,6 +36,8 @@ fn verdict(kind: Kind, category: Category, risk: Risk, signals: &[(&str, &str)])
         }],
         confidence: 0.9,
         rules_hash: "r1".into(),
+        inferred: Default::default(),
+        effective: Default::default(),
     }
 }
 

@@ -70,6 +70,38 @@ pub(super) struct Model<'a> {
 
 // ---------------------------------------------------------------- views
 
+/// One of MCP's four hints on a tool page: what the author declared, what
+/// the classifier inferred without it (and why), what a gateway acts on.
+#[derive(Serialize)]
+struct HintRow {
+    name: &'static str,
+    declared: Option<bool>,
+    inferred: bool,
+    confidence: String,
+    evidence: String,
+    effective: bool,
+}
+
+fn hint_rows(r: &ToolRecord, v: &crate::model::Verdict) -> Vec<HintRow> {
+    let (i, e) = (&v.inferred, v.effective);
+    [
+        ("readOnlyHint", &i.read_only, e.read_only),
+        ("destructiveHint", &i.destructive, e.destructive),
+        ("idempotentHint", &i.idempotent, e.idempotent),
+        ("openWorldHint", &i.open_world, e.open_world),
+    ]
+    .into_iter()
+    .map(|(name, h, effective)| HintRow {
+        name,
+        declared: r.hint(name),
+        inferred: h.value,
+        confidence: format!("{:.2}", h.confidence),
+        evidence: h.evidence.clone(),
+        effective,
+    })
+    .collect()
+}
+
 #[derive(Serialize)]
 pub(super) struct ToolPage<'a> {
     root: &'static str,
@@ -88,6 +120,7 @@ struct ToolView<'a> {
     exp_category: Option<&'a str>,
     risk: Option<&'static str>,
     confidence: Option<String>,
+    hints: Vec<HintRow>,
     rule_summary: String,
     first_seen: String,
     last_seen: String,
@@ -762,6 +795,7 @@ impl<'a> Model<'a> {
                 exp_category: r.category.as_deref(),
                 risk: v.map(|v| v.risk.as_str()),
                 confidence: v.map(|v| format!("{:.2}", v.confidence)),
+                hints: v.map(|v| hint_rows(r, v)).unwrap_or_default(),
                 rule_summary,
                 first_seen: when(&t.first_seen),
                 last_seen: when(&t.last_seen),
