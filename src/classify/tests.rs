@@ -1877,3 +1877,75 @@ fn rules_can_be_shared_across_threads() {
         }
     });
 }
+
+// ------------------------------------------------------------ inferred hints
+// Made-up tools in the shapes the evaluation corpus showed; the inferred
+// hints never read the author's annotations.
+
+#[test]
+fn inferred_hints_ignore_the_authors_annotations() {
+    let t = annotated("purge_widget", "Purges a widget.", json!({"readOnlyHint": true, "destructiveHint": false}));
+    let v = rules().classify(&t);
+    assert!(!v.inferred.read_only.value, "{}", show(&v));
+    assert!(v.inferred.destructive.value, "{}", show(&v));
+    // The effective hints are the cautious ones when the evidence contradicts the author.
+    assert!(!v.effective.read_only && v.effective.destructive, "{:?}", v.effective);
+    let t = annotated("list_widgets", "Lists widgets.", json!({"readOnlyHint": true, "openWorldHint": false}));
+    let v = rules().classify(&t);
+    assert!(v.inferred.read_only.value && v.effective.read_only);
+    assert!(!v.effective.open_world, "the author's openWorldHint is effective");
+}
+
+#[test]
+fn adding_is_not_destructive_overwriting_and_removing_are() {
+    let hints = |name: &str, d: &str| {
+        let v = classify(name, d, json!({}));
+        (v.inferred.read_only.value, v.inferred.destructive.value, v.inferred.idempotent.value)
+    };
+    assert_eq!(hints("create_gadget", "Creates a gadget."), (false, false, false));
+    assert_eq!(hints("add_gadget_label", "Adds a label to a gadget."), (false, false, false));
+    assert_eq!(hints("update_gadget", "Updates a gadget's fields."), (false, true, true));
+    assert_eq!(hints("rename_gadget", "Renames a gadget."), (false, true, true));
+    assert_eq!(hints("delete_gadget", "Deletes a gadget."), (false, true, true));
+    assert_eq!(hints("get_gadget", "Gets a gadget."), (true, false, true));
+}
+
+#[test]
+fn job_control_runs_are_writes_that_repeat_with_effect() {
+    for (name, d) in [("run_pipeline", "Runs a pipeline."), ("trigger_build", "Triggers a new build of the project.")] {
+        let v = classify(name, d, json!({}));
+        assert_eq!(v.kind, K::Write, "{name}: {}", show(&v));
+        assert!(!v.inferred.idempotent.value && !v.inferred.destructive.value, "{name}: {:?}", v.inferred);
+    }
+}
+
+#[test]
+fn ui_interactions_are_writes() {
+    for (name, d) in [
+        ("device_tap_on_screen", "Taps at the given coordinates."),
+        ("device_swipe", "Swipes from one point to another."),
+        ("sheet_sort_range", "Sorts a range of cells by a column."),
+        ("app_double_tap", "Double taps an element."),
+    ] {
+        let v = classify(name, d, json!({}));
+        assert_eq!(v.kind, K::Write, "{name}: {}", show(&v));
+    }
+}
+
+#[test]
+fn a_noun_at_the_end_of_a_name_is_not_its_verb() {
+    for name in ["acme_createSavedView", "acme_markNotificationAsRead", "phone_save_screenshot"] {
+        let v = classify(name, "", json!({}));
+        assert_eq!(v.kind, K::Write, "{name}: {}", show(&v));
+    }
+    let v = classify("take_screenshot", "Captures the screen.", json!({}));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+}
+
+#[test]
+fn open_world_follows_the_web_and_local_work_stays_closed() {
+    let v = classify("page_text", "Fetches the text of a web page at a URL.", json!({}));
+    assert!(v.inferred.open_world.value, "{:?}", v.inferred.open_world);
+    let v = classify("format_cells", "Formats cells in a local Excel workbook.", json!({}));
+    assert!(!v.inferred.open_world.value, "{:?}", v.inferred.open_world);
+}
