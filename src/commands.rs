@@ -604,6 +604,13 @@ fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<Pat
         };
         Ok((text, g.overridden))
     };
+    // Beside a Cedar file: the tools' effective hints as entity attributes.
+    let write_entities = |cedar: &Path, entries: &[policy::Entry]| -> Result<()> {
+        if args.format == PolicyFormat::Cedar {
+            write_file(&cedar.with_extension("entities.json"), &policy::cedar_entities(entries))?;
+        }
+        Ok(())
+    };
     let entries_of = |ts: &[&StoredTool]| -> Vec<(ToolRecord, mcp_catalogue::model::Verdict, String)> {
         ts.iter().map(|t| (t.record.clone(), t.verdict.clone().unwrap(), t.hash.clone())).collect()
     };
@@ -617,6 +624,7 @@ fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<Pat
         let entries: Vec<policy::Entry> = owned.iter().map(|(t, v, h)| policy::Entry { tool: t, verdict: v, hash: h }).collect();
         let (text, overridden) = render(&entries)?;
         write_file(out, &text)?;
+        write_entities(out, &entries)?;
         report(out, entries.len(), &overridden);
         written.push(out.clone());
     } else {
@@ -630,6 +638,7 @@ fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<Pat
             let (text, overridden) = render(&entries)?;
             let path = args.dir.join(format!("{}.{ext}", file_stem(server)));
             write_file(&path, &text)?;
+            write_entities(&path, &entries)?;
             report(&path, entries.len(), &overridden);
             written.push(path);
         }

@@ -601,3 +601,50 @@ fn cedar_agrees(
     }
     seen
 }
+
+/// `policy --format cedar` writes the tools' effective hints as Cedar entity
+/// attributes beside the policy: a policy written against annotations (as
+/// ToolHive's examples are) then decides for a server whose author set none,
+/// and agrees with each tool's verdict.
+#[test]
+fn cedar_entities_carry_effective_hints_for_unannotated_servers() {
+    use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request};
+    use std::str::FromStr;
+    let c = truenas();
+    let out = c.dir.join("hints.cedar");
+    let (code, so, se) = run(c.cmd().args(["policy", "--format", "cedar", "--out"]).arg(&out));
+    assert_eq!(code, 0, "{so}\n{se}");
+    let text = std::fs::read_to_string(c.dir.join("hints.entities.json")).unwrap();
+    let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let entities = Entities::from_json_str(&text, None).expect("Cedar reads the entities");
+    let by_annotation = PolicySet::from_str(
+        r#"permit (principal, action == Action::"call_tool", resource)
+           when { resource has readOnlyHint && resource.readOnlyHint };"#,
+    )
+    .unwrap();
+    let (code, export, _) = run(c.cmd().args(["export", "--format", "json"]));
+    assert_eq!(code, 0);
+    let export: Vec<Value> = serde_json::from_str(&export).unwrap();
+    let (mut allowed, mut denied) = (0, 0);
+    for e in &list {
+        let name = e["uid"]["id"].as_str().unwrap();
+        let read_only = e["attrs"]["readOnlyHint"].as_bool().unwrap();
+        for key in ["destructiveHint", "idempotentHint", "openWorldHint"] {
+            assert!(e["attrs"][key].is_boolean(), "{name}: {key}");
+        }
+        let tool = export.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{name} not exported"));
+        assert_eq!(read_only, tool["kind"] == "read", "{name}: readOnlyHint follows the verdict");
+        let request = Request::new(
+            EntityUid::from_str(r#"Agent::"test""#).unwrap(),
+            EntityUid::from_str(r#"Action::"call_tool""#).unwrap(),
+            EntityUid::from_str(&format!("Tool::{}", Value::String(name.to_string()))).unwrap(),
+            Context::empty(),
+            None,
+        )
+        .unwrap();
+        let decision = Authorizer::new().is_authorized(&request, &by_annotation, &entities).decision();
+        assert_eq!(decision == Decision::Allow, read_only, "{name}");
+        if read_only { allowed += 1 } else { denied += 1 }
+    }
+    assert!(allowed > 50 && denied > 50, "reads {allowed}, writes {denied}");
+}

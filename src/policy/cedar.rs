@@ -229,3 +229,32 @@ pub fn to_cedar(policy: &PolicyFile) -> String {
     out.push('\n');
     out
 }
+
+/// Cedar entities (the JSON entity format) giving every tool of the policy
+/// its effective MCP hints as boolean attributes on `Tool::"<name>"`:
+/// `readOnlyHint`, `destructiveHint`, `idempotentHint`, `openWorldHint` (the
+/// author's where given, else the inferred ones; see `docs/policy.md`). A
+/// policy written against annotations, as ToolHive's and Docker's gateways
+/// allow (`resource has readOnlyHint && resource.readOnlyHint`), then works
+/// for servers whose authors set none. An expanded action's flat name gets
+/// the action's hints; the umbrella tool its own.
+pub fn cedar_entities(entries: &[super::Entry]) -> String {
+    let mut seen = std::collections::BTreeMap::new();
+    for e in entries {
+        let h = e.verdict.effective;
+        seen.entry(e.tool.name.as_str()).or_insert_with(|| {
+            serde_json::json!({
+                "uid": {"type": "Tool", "id": e.tool.name},
+                "attrs": {
+                    "readOnlyHint": h.read_only,
+                    "destructiveHint": h.destructive,
+                    "idempotentHint": h.idempotent,
+                    "openWorldHint": h.open_world,
+                },
+                "parents": [],
+            })
+        });
+    }
+    let list: Vec<&serde_json::Value> = seen.values().collect();
+    serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into()) + "\n"
+}

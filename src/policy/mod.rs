@@ -13,7 +13,7 @@ mod format;
 mod generate;
 mod profile;
 
-pub use cedar::to_cedar;
+pub use cedar::{cedar_entities, to_cedar};
 pub use check::{check, Decision};
 pub use format::{
     action_key, load_policy, parse_policy, split_action_key, valid_pin, Action, MatchKeys,

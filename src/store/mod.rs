@@ -703,7 +703,7 @@ impl Serialize for LeanVerdict<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let v = self.0;
-        let mut st = s.serialize_struct("Verdict", 6)?;
+        let mut st = s.serialize_struct("Verdict", 9)?;
         st.serialize_field("kind", &v.kind)?;
         st.serialize_field("category", &v.category)?;
         st.serialize_field("risk", &v.risk)?;
@@ -711,6 +711,8 @@ impl Serialize for LeanVerdict<'_> {
         st.serialize_field("reasons", &v.reasons)?;
         st.serialize_field("confidence", &v.confidence)?;
         st.serialize_field("rules_hash", "")?;
+        st.serialize_field("inferred", &v.inferred)?;
+        st.serialize_field("effective", &v.effective)?;
         st.end()
     }
 }
