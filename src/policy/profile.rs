@@ -103,6 +103,8 @@ pub struct Adjust {
     pub category: Option<Category>,
     pub kind: Option<Kind>,
     pub risk: Option<Risk>,
+    /// Conditions on the verdict's effective MCP hints.
+    pub hints: HintConditions,
     pub at_least: Option<Action>,
     pub action: Option<Action>,
     pub rate_limit: Option<RateLimit>,
@@ -116,18 +118,52 @@ struct RawAdjust {
     category: Option<Category>,
     kind: Option<Kind>,
     risk: Option<Risk>,
+    read_only: Option<bool>,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+    open_world: Option<bool>,
     at_least: Option<Action>,
     action: Option<Action>,
     rate_limit: Option<RateLimit>,
     note: Option<String>,
 }
 
+/// `destructive = true` and the like in an `[[adjust]]`: the verdict's
+/// effective hint (the author's where given, else the inferred one) must
+/// have this value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HintConditions {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+impl HintConditions {
+    fn any(&self) -> bool {
+        self.read_only.is_some() || self.destructive.is_some() || self.idempotent.is_some() || self.open_world.is_some()
+    }
+
+    fn matches(&self, h: &crate::model::Hints) -> bool {
+        self.read_only.is_none_or(|x| h.read_only == x)
+            && self.destructive.is_none_or(|x| h.destructive == x)
+            && self.idempotent.is_none_or(|x| h.idempotent == x)
+            && self.open_world.is_none_or(|x| h.open_world == x)
+    }
+}
+
 impl TryFrom<RawAdjust> for Adjust {
     type Error = String;
     fn try_from(r: RawAdjust) -> Result<Self, String> {
-        if r.signal.is_none() && r.category.is_none() && r.kind.is_none() && r.risk.is_none() {
+        let hints = HintConditions {
+            read_only: r.read_only,
+            destructive: r.destructive,
+            idempotent: r.idempotent,
+            open_world: r.open_world,
+        };
+        if r.signal.is_none() && r.category.is_none() && r.kind.is_none() && r.risk.is_none() && !hints.any() {
             return Err(
-                "[[adjust]] needs at least one condition: signal, category, kind or risk".into(),
+                "[[adjust]] needs at least one condition: signal, category, kind, risk or a hint (read_only, destructive, idempotent, open_world)".into(),
             );
         }
         if r.at_least.is_none() && r.action.is_none() && r.rate_limit.is_none() {
@@ -148,6 +184,7 @@ impl TryFrom<RawAdjust> for Adjust {
             category: r.category,
             kind: r.kind,
             risk: r.risk,
+            hints,
             at_least: r.at_least,
             action: r.action,
             rate_limit: r.rate_limit,
@@ -162,6 +199,7 @@ impl Adjust {
             && self.category.is_none_or(|c| v.category == c)
             && self.kind.is_none_or(|k| v.kind == k)
             && self.risk.is_none_or(|r| v.risk == r)
+            && self.hints.matches(&v.effective)
     }
 
     /// `signal suspicious-description`, `category execute, risk high`.
@@ -178,6 +216,12 @@ impl Adjust {
         }
         if let Some(r) = self.risk {
             parts.push(format!("risk {}", r.as_str()));
+        }
+        let h = &self.hints;
+        for (name, v) in [("read_only", h.read_only), ("destructive", h.destructive), ("idempotent", h.idempotent), ("open_world", h.open_world)] {
+            if let Some(v) = v {
+                parts.push(format!("{name} {v}"));
+            }
         }
         parts.join(", ")
     }

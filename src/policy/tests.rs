@@ -1069,3 +1069,19 @@ fn cedar_escapes_and_multi_key_conditions() {
     let allow = to_cedar(&PolicyFile::new(Action::Allow));
     assert!(allow.contains("@id(\"default\")\npermit (\n  principal,\n  action == Action::\"call_tool\",\n  resource\n);"), "{allow}");
 }
+
+#[test]
+fn adjust_can_match_the_effective_hints() {
+    let p = Profile::parse(
+        &format!("{MINI}[[adjust]]\nkind = \"write\"\ndestructive = true\nidempotent = false\nrate_limit = {{ max = 3, window = 60 }}\n"),
+        Path::new("p.toml"),
+    )
+    .unwrap();
+    let mut v = verdict(Kind::Write, Category::Write, Risk::Medium, &[]);
+    v.effective = crate::model::Hints { read_only: false, destructive: true, idempotent: false, open_world: true };
+    assert_eq!(rule_for(&v, &p).rate_limit, Some(RateLimit { max: 3, window: 60 }));
+    v.effective.idempotent = true;
+    assert_ne!(rule_for(&v, &p).rate_limit, Some(RateLimit { max: 3, window: 60 }));
+    let err = Profile::parse(&format!("{MINI}[[adjust]]\nopen_wrld = true\nat_least = \"deny\"\n"), Path::new("p.toml")).unwrap_err().to_string();
+    assert!(err.contains("open_wrld"), "{err}");
+}
