@@ -180,9 +180,7 @@ impl Rules {
                 ),
             );
         }
-        if let Some(o) = self.overrides.find(tool) {
-            return o.verdict(tool, suspicious, out, &self.hash);
-        }
+        let overridden = self.overrides.find(tool);
 
         // The verb, from the name minus tokens naming the expansion category
         // or the parent tool (all of it when nothing is left).
@@ -218,6 +216,9 @@ impl Rules {
         let hidden = hints(None, None).kind == Kind::Read;
         let judged = hints(tool.hint("readOnlyHint"), tool.hint("destructiveHint"));
         let inferred = infer::infer(hidden, pick.as_ref(), &self.verbs, &fired);
+        if let Some(o) = overridden {
+            return o.verdict(tool, suspicious, out, &self.hash, inferred);
+        }
         // What the evidence says of a write, for a tool its author calls one.
         let as_write = if hidden && judged.kind == Kind::Write {
             infer::infer(false, pick.as_ref(), &self.verbs, &fired)

@@ -7,7 +7,7 @@ use super::config::OverridesFile;
 use super::effects::Out;
 use super::load::{glob_regex, Loader, Reads};
 use super::ClassifyError;
-use crate::model::{Category, Hints, Kind, Risk, ToolRecord, Verdict};
+use crate::model::{Category, Hints, Inferred, Kind, Risk, ToolRecord, Verdict};
 use regex::bytes::Regex;
 
 #[derive(Debug)]
@@ -61,8 +61,10 @@ impl Overrides {
 }
 
 impl Override {
-    /// The fixed verdict, keeping the hardening signals already in `out`.
-    pub fn verdict(&self, tool: &ToolRecord, suspicious: Option<Risk>, mut out: Out, rules_hash: &str) -> Verdict {
+    /// The fixed verdict, keeping the hardening signals already in `out`;
+    /// its effective hints follow the fixed kind and category, the author's
+    /// idempotent and open-world hints, else the inferred ones.
+    pub fn verdict(&self, tool: &ToolRecord, suspicious: Option<Risk>, mut out: Out, rules_hash: &str, inferred: Inferred) -> Verdict {
         out.reason(&self.id, format!("{}/{}", tool.server, tool.name));
         Verdict {
             kind: self.kind,
@@ -72,8 +74,13 @@ impl Override {
             reasons: out.reasons,
             confidence: 1.0,
             rules_hash: rules_hash.to_string(),
-            inferred: Default::default(),
-            effective: Hints { read_only: self.kind == Kind::Read, destructive: self.category == Category::Destructive, ..Hints::default() },
+            effective: Hints {
+                read_only: self.kind == Kind::Read,
+                destructive: self.category == Category::Destructive,
+                idempotent: tool.hint("idempotentHint").unwrap_or(inferred.idempotent.value),
+                open_world: tool.hint("openWorldHint").unwrap_or(inferred.open_world.value),
+            },
+            inferred,
         }
     }
 }
