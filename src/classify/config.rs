@@ -45,12 +45,10 @@ pub struct VerbGroup {
     /// What a tool whose verb is in this group does, in MCP's terms:
     /// may it destroy or overwrite existing state (`destructive`), does
     /// repeating the call change nothing more (`idempotent`), does it reach
-    /// beyond a closed domain (`open_world`). Unset: no evidence.
-    #[serde(default)]
+    /// beyond a closed domain (`open_world`). Unset (a missing `Option`
+    /// field reads as `None`): no evidence.
     pub destructive: Option<bool>,
-    #[serde(default)]
     pub idempotent: Option<bool>,
-    #[serde(default)]
     pub open_world: Option<bool>,
     /// Lowercase words; two words separated by one space match two
     /// consecutive name tokens ("roll back").
@@ -87,11 +85,8 @@ macro_rules! rule_struct {
             pub signals: Vec<String>,
             /// Evidence for MCP's hints when the rule matches (see
             /// `VerbGroup`): `destructive`, `idempotent`, `open_world`.
-            #[serde(default)]
             pub destructive: Option<bool>,
-            #[serde(default)]
             pub idempotent: Option<bool>,
-            #[serde(default)]
             pub open_world: Option<bool>,
             /// Free text for people; never read by the classifier.
             #[serde(default)]
