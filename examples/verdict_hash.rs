@@ -28,7 +28,7 @@ fn oddity(t: &ToolRecord, i: usize) -> ToolRecord {
             raw["inputSchema"] = deep;
         }
         4 => raw["title"] = json!(format!("Remove {}", raw["name"].as_str().unwrap_or(""))),
-        5 => raw["annotations"] = json!({"readOnlyHint": i % 2 == 0, "destructiveHint": i % 3 == 0, "openWorldHint": true}),
+        5 => raw["annotations"] = json!({"readOnlyHint": i.is_multiple_of(2), "destructiveHint": i.is_multiple_of(3), "openWorldHint": true}),
         6 => raw["description"] = json!(""),
         7 => raw["name"] = json!(format!("créer_{}", raw["name"].as_str().unwrap_or(""))),
         _ => raw["description"] = json!(format!("Use this tool to {}", d.to_lowercase())),

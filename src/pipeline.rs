@@ -65,8 +65,7 @@ fn verdict_row(rules: &Rules, t: &ClassifyInput) -> Result<VerdictRow, StoreErro
             evidence: format!(
                 "definition changed since first catalogued ({} versions); acknowledge with `mcp-catalogue ack`",
                 t.versions
-            )
-            .into(),
+            ),
         });
     }
     Ok(VerdictRow::new(t.id, t.hash.clone(), &v))

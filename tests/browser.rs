@@ -358,7 +358,7 @@ fn hostile_tool(id: i64, name: &str, description: &str) -> StoredTool {
             risk: Risk::High,
             signals: vec![Signal {
                 name: "suspicious-description".into(),
-                evidence: description.to_string().into(),
+                evidence: description.to_string(),
             }],
             reasons: vec![],
             confidence: 0.5,

@@ -38,7 +38,9 @@ const MAX_NODES: usize = 10_000;
 impl SuspiciousRules {
     pub fn load(l: &Loader<'_>) -> Result<SuspiciousRules, ClassifyError> {
         let file: SuspiciousFile = l.parse()?;
-        let mut families: [(Vec<&str>, Vec<Regex>, Vec<(String, Risk)>); 2] = Default::default();
+        // Patterns, compiled rules and ids: folded first, raw second.
+        type Parts<'a> = (Vec<&'a str>, Vec<Regex>, Vec<(String, Risk)>);
+        let mut families: [Parts<'_>; 2] = Default::default();
         for r in &file.pattern {
             let risk = r.risk.as_deref().map(|x| l.risk(&r.id, x)).transpose()?.unwrap_or(Risk::High);
             let reads = if r.raw { Reads::AsSent } else { Reads::Folded };
@@ -104,7 +106,7 @@ impl SuspiciousRules {
     fn check(&self, place: impl FnOnce() -> String, raw: &str, folded: &str, out: &mut Out, floor: &mut Option<Risk>) {
         let raw_matters = !raw.is_ascii();
         let (raw, folded) = (raw.as_bytes(), folded.as_bytes());
-        if !self.folded.set.is_match(folded) && !(raw_matters && self.raw.set.is_match(raw)) {
+        if !(self.folded.set.is_match(folded) || raw_matters && self.raw.set.is_match(raw)) {
             return;
         }
         let place = place();

@@ -28,8 +28,8 @@ fn verdict(kind: Kind, category: Category, risk: Risk, signals: &[(&str, &str)])
         signals: signals
             .iter()
             .map(|(n, e)| Signal {
-                name: n.to_string().into(),
-                evidence: e.to_string().into(),
+                name: n.to_string(),
+                evidence: e.to_string(),
             })
             .collect(),
         reasons: Vec::new(),

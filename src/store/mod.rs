@@ -474,7 +474,7 @@ impl Store {
                 (serde_json::from_str::<ToolRecord>(&record_json).map_err(unreadable)?, None)
             };
             let verdict = verdict_json.and_then(|j| serde_json::from_str::<Verdict>(&j).ok()).map(|mut v| {
-                v.rules_hash = rules_hash.unwrap_or_default().into();
+                v.rules_hash = rules_hash.unwrap_or_default();
                 v
             });
             f(StoredTool { id, record, hash, status, first_seen, last_seen, versions, acked_hash, verdict }, schema)?;
@@ -982,7 +982,7 @@ mod tests {
             confidence: 0.9,
             inferred: Default::default(),
             effective: Default::default(),
-            rules_hash: rules.to_string().into(),
+            rules_hash: rules.to_string(),
         };
         let rows = |rules: &str, risk: Risk| -> Vec<VerdictRow> {
             ids.iter().map(|(id, h)| VerdictRow::new(*id, h.clone(), &verdict(rules, risk))).collect()
