@@ -543,6 +543,11 @@ fn tool_pages_tell_a_reader_what_the_tool_does_and_how_to_govern_it() {
     );
     assert!(text(&doc, ".signals").contains("irreversible"));
     assert!(text(&doc, ".signals").contains("permanently destroys all data"));
+    // The four MCP hints: none declared by this server, each inferred with its evidence.
+    let rows: Vec<String> = doc.select(&sel("#hints tbody tr")).map(|r| r.text().collect::<String>()).collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows[0].starts_with("readOnlyHint") && rows[0].contains("not given") && rows[0].contains("false"), "{rows:?}");
+    assert!(rows[1].starts_with("destructiveHint") && rows[1].contains("true"), "{rows:?}");
     assert!(text(&doc, "#why").contains("denies it"));
 
     // The umbrella tool lists its actions and decides per action.

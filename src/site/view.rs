@@ -75,11 +75,20 @@ pub(super) struct Model<'a> {
 #[derive(Serialize)]
 struct HintRow {
     name: &'static str,
-    declared: Option<bool>,
-    inferred: bool,
+    /// `true`/`false` as in the protocol (a template would print `True`).
+    declared: Option<&'static str>,
+    inferred: &'static str,
     confidence: String,
     evidence: String,
-    effective: bool,
+    effective: &'static str,
+}
+
+fn json_bool(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
 }
 
 fn hint_rows(r: &ToolRecord, v: &crate::model::Verdict) -> Vec<HintRow> {
@@ -93,11 +102,11 @@ fn hint_rows(r: &ToolRecord, v: &crate::model::Verdict) -> Vec<HintRow> {
     .into_iter()
     .map(|(name, h, effective)| HintRow {
         name,
-        declared: r.hint(name),
-        inferred: h.value,
+        declared: r.hint(name).map(json_bool),
+        inferred: json_bool(h.value),
         confidence: format!("{:.2}", h.confidence),
         evidence: h.evidence.clone(),
-        effective,
+        effective: json_bool(effective),
     })
     .collect()
 }
