@@ -104,8 +104,10 @@ fn stdio(
     let home_s = home.path().to_string_lossy().into_owned();
     env.push(("HOME".into(), home_s.clone()));
     env.push(("TMPDIR".into(), home_s.clone()));
-    // uvx keeps its package cache across runs even though HOME is fresh.
+    // uvx and npx keep their package caches across runs even though HOME is
+    // fresh (a nightly crawl downloads a pinned npm package once, not every night).
     env.push(("UV_CACHE_DIR".into(), package_cache_dir(opts).join("uv").to_string_lossy().into_owned()));
+    env.push(("npm_config_cache".into(), package_cache_dir(opts).join("npm").to_string_lossy().into_owned()));
     for (k, v) in declared {
         let v = resolve_vars(&spec.name, v)?;
         env.retain(|(ek, _)| ek != k);
@@ -282,7 +284,7 @@ mod tests {
         assert!(std::path::Path::new(&home).is_dir());
         assert_eq!(cwd.as_deref(), Some(std::path::Path::new(&home)));
         for (k, _) in env {
-            assert!(PASS_THROUGH.contains(&k.as_str()) || ["HOME", "TMPDIR", "UV_CACHE_DIR", "TOKEN"].contains(&k.as_str()), "{k} leaked");
+            assert!(PASS_THROUGH.contains(&k.as_str()) || ["HOME", "TMPDIR", "UV_CACHE_DIR", "npm_config_cache", "TOKEN"].contains(&k.as_str()), "{k} leaked");
         }
         let home_path = std::path::PathBuf::from(&home);
         drop(p);
