@@ -952,7 +952,9 @@ fn transport_summary(t: &mcp_catalogue::model::Transport) -> String {
         Transport::Stdio { command, args, env, .. } => {
             format!("stdio: {} {}{}", command, source::redact_args(args).join(" "), names(env)).trim_end().to_string()
         }
-        Transport::Http { url, headers, http } => format!("{http:?}: {}{}", source::display_url(url), names(headers)).to_lowercase(),
+        Transport::Http { url, headers, http } => {
+            format!("{}: {}{}", format!("{http:?}").to_lowercase(), source::display_url(url), names(headers))
+        }
         Transport::Package { registry_type, identifier, version, env, .. } => {
             format!("{registry_type}: {identifier}{}{}", version.as_ref().map(|v| format!("@{v}")).unwrap_or_default(), names(env))
         }

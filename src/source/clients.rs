@@ -261,8 +261,13 @@ fn normalize(client: &str, obj: &Map<String, Value>, places: &Places) -> Result<
         } else if let Some(u) = obj.get("serverUrl") {
             (u, None)
         } else if let Some(u) = obj.get("url") {
-            // Gemini CLI's `url` is SSE; its streamable form is `httpUrl`.
-            (u, if client == "gemini" { Some("sse") } else { None })
+            // Gemini CLI's `url` is SSE (its streamable form is `httpUrl`);
+            // Codex CLI's is Streamable HTTP.
+            (u, match client {
+                "gemini" => Some("sse"),
+                "codex" => Some("http"),
+                _ => None,
+            })
         } else {
             return Err("needs \"command\" or a URL (\"url\", \"serverUrl\", \"httpUrl\")".into());
         };
