@@ -2034,3 +2034,23 @@ fn status_changes_archives_and_resumes_have_their_own_hints() {
     assert_eq!(hints("post_comment", "Posts a comment on a ticket."), (K::Write, false, false));
     assert_eq!(hints("diagnose_job_run", "Finds why a job run failed."), (K::Read, false, true));
 }
+
+#[test]
+fn a_query_tool_that_rejects_writes_is_a_read() {
+    let v = classify(
+        "query_store",
+        "Run a SQL query against the store. Rejects INSERT/UPDATE/DELETE/DROP statements.",
+        json!({"sql": {"type": "string"}}),
+    );
+    assert_eq!((v.kind, v.risk), (K::Read, R::Low), "{}", show(&v));
+    let v = classify("query_store", "Run a SQL query against the store.", json!({"sql": {"type": "string"}}));
+    assert_eq!(v.kind, K::Write, "arbitrary SQL still writes: {}", show(&v));
+}
+
+#[test]
+fn a_sentence_lead_decides_over_a_name_word_that_is_often_a_noun() {
+    let v = classify("select_choices", "Returns the choices of a select field.", json!({}));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+    let v = classify("export_job_status", "", json!({}));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+}

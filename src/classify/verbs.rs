@@ -166,11 +166,14 @@ impl Lexicon {
         if let Some(p) = self.choose(&title_cands, firm, &title_tokens, Source::Title, conj) {
             return Some(p);
         }
-        if let Some(p) = self.choose(&cands, |_| true, name, Source::Ambiguous, conj) {
-            return Some(p);
-        }
+        // Only words that are often nouns: a sentence's first word is more
+        // likely its verb than a name's token is ("select_options":
+        // "Returns the options of a select field").
         if let Some(found) = lead {
             return from_lead(found, Source::Ambiguous);
+        }
+        if let Some(p) = self.choose(&cands, |_| true, name, Source::Ambiguous, conj) {
+            return Some(p);
         }
         // The description's words split at every non-ASCII character, as
         // the title's do here.
