@@ -377,21 +377,9 @@ fn blobs(s: &str, out: &mut Vec<Revealed>) {
         while i < b.len() && is_b64(b[i]) {
             i += 1;
         }
-        let run = &s[start..i];
-        if run.len() < MIN_BLOB {
-            continue;
-        }
-        // Words joined by dashes or underscores, paths and hashes are not
-        // prose in disguise: only what decodes to text counts.
-        if run.bytes().all(|c| c.is_ascii_hexdigit()) {
-            if let Some(t) = decode_hex(run).as_deref().and_then(printable) {
-                out.push(blob("hex", "hex-encoded text", t, true));
-            }
-            continue;
-        }
-        if let Some(t) = decode_base64(run).as_deref().and_then(printable) {
-            let long = run.len() >= LONG_BLOB;
-            out.push(blob("base64", "base64-encoded text", t, long));
+        // `=` ends base64 (padding): `data=6869...` is a key and a blob.
+        for run in s[start..i].split_inclusive('=') {
+            blob_run(run, out);
         }
     }
     // Escaped hex: \x69\x67 or 0x69 0x67 or 69 67 6e ... (spaced pairs).
@@ -428,6 +416,25 @@ fn blobs(s: &str, out: &mut Vec<Revealed>) {
             j += 1;
         }
         flush(&mut digits, &mut count, out);
+    }
+}
+
+/// One base64-alphabet run: decoded when it decodes to text. Words joined by
+/// dashes or underscores, paths and hashes are not prose in disguise.
+fn blob_run(run: &str, out: &mut Vec<Revealed>) {
+    let run = run.trim_start_matches('=');
+    if run.trim_end_matches('=').len() < MIN_BLOB {
+        return;
+    }
+    if run.bytes().all(|c| c.is_ascii_hexdigit()) {
+        if let Some(t) = decode_hex(run).as_deref().and_then(printable) {
+            out.push(blob("hex", "hex-encoded text", t, true));
+        }
+        return;
+    }
+    if let Some(t) = decode_base64(run).as_deref().and_then(printable) {
+        let long = run.len() >= LONG_BLOB;
+        out.push(blob("base64", "base64-encoded text", t, long));
     }
 }
 
