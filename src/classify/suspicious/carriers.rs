@@ -246,7 +246,8 @@ fn unicode(s: &str, out: &mut Vec<Revealed>) {
     // another script replaced by their confusable skeleton.
     let mut mixed = Vec::new();
     let mut normal = String::with_capacity(s.len());
-    let nfkc: String = stripped().nfkc().collect();
+    let plain = stripped();
+    let nfkc: String = plain.nfkc().collect();
     for word in split_words(&nfkc) {
         match word {
             Word::Sep(w) => normal.push_str(w),
@@ -271,7 +272,7 @@ fn unicode(s: &str, out: &mut Vec<Revealed>) {
         });
     }
     let folds = |t: &str| t.chars().map(|c| if c.is_ascii() { c } else { ' ' }).collect::<String>();
-    if folds(&normal) != folds(s) {
+    if folds(&normal) != folds(&plain) {
         out.push(Revealed {
             id: "look-alike-characters",
             label: "look-alike characters, normalised",
