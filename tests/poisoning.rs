@@ -87,3 +87,12 @@ fn own_set_meets_the_targets() {
     assert!(f.caught * 100 >= f.poisoned * 95, "recall below 95 %");
     assert!(f.false_alarms * 100 <= f.benign * 2, "false alarms above 2 %");
 }
+
+/// Paraphrases written after the rules were tuned, never tuned on: the
+/// figure a new attack is likelier to meet. Floors below the own set's.
+#[test]
+fn held_out_paraphrases() {
+    let f = evaluate("heldout.json");
+    assert!(f.caught * 100 >= f.poisoned * 80, "held-out recall below 80 %");
+    assert!(f.false_alarms * 100 <= f.benign * 5, "held-out false alarms above 5 %");
+}
