@@ -400,7 +400,7 @@ fn blobs(s: &str, out: &mut Vec<Revealed>) {
         let cb = cleaned.as_bytes();
         let mut j = 0;
         while j + 3 < cb.len() {
-            let esc = (cb[j] == b'\\' && cb[j + 1] == b'x') || (cb[j] == b'0' && cb[j + 1] == b'x');
+            let esc = matches!(cb[j], b'\\' | b'0') && cb[j + 1] == b'x';
             if esc && cb[j + 2].is_ascii_hexdigit() && cb[j + 3].is_ascii_hexdigit() {
                 digits.push(cb[j + 2] as char);
                 digits.push(cb[j + 3] as char);
