@@ -235,7 +235,18 @@ pub struct SuspiciousFile {
 #[serde(deny_unknown_fields)]
 pub struct SuspiciousRule {
     pub id: String,
+    /// What the text asks the model to do (one of `suspicious::CLASSES`):
+    /// the finding is reported as `suspicious.CLASS.ID`.
+    pub class: String,
     pub pattern: String,
+    /// No match when this matches the same text too (a benign look-alike).
+    #[serde(default)]
+    pub unless: Option<String>,
+    /// Applies only to text a hidden carrier revealed (an HTML or markdown
+    /// comment, Unicode tag characters, a decoded blob): patterns too broad
+    /// for visible text but telling once somebody took care to hide it.
+    #[serde(default)]
+    pub hidden_only: bool,
     /// Match against the text exactly as sent (needed for invisible and
     /// bidirectional characters); otherwise non-ASCII characters are folded
     /// to spaces first.
