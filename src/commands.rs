@@ -511,6 +511,13 @@ fn explain(cli: &Cli, tool: &str, server: Option<&str>, format: TextOrJson) -> R
                 println!("    {:<22} {}", s.name, sanitize_terminal(&s.evidence));
             }
         }
+        let findings: Vec<_> = v.reasons.iter().filter(|r| r.rule.starts_with("suspicious.")).collect();
+        if !findings.is_empty() {
+            println!("  suspicious text (class.rule  where: evidence, decoded where it was hidden):");
+            for r in findings {
+                println!("    {:<40} {}", &r.rule["suspicious.".len()..], sanitize_terminal(&r.matched));
+            }
+        }
         println!("  reasons:");
         for r in &v.reasons {
             println!("    {:<30} {}", r.rule, sanitize_terminal(&r.matched));

@@ -466,6 +466,17 @@ fn accuracy_against_hand_labels() {
             t.name
         );
     }
+    // Tool poisoning (issue #21): real tools are not flagged, or barely.
+    let flagged: Vec<String> = crawled
+        .iter()
+        .filter_map(|(_, t, _)| {
+            let v = rules.classify(t);
+            let s = v.signals.iter().find(|s| s.name == "suspicious-description")?;
+            Some(format!("{}/{}: {}", t.server, t.name, s.evidence))
+        })
+        .collect();
+    println!("suspicious-description on real TrueNAS tools: {} of {} {flagged:?}", flagged.len(), crawled.len());
+    assert!(flagged.len() * 200 <= crawled.len(), "more than 0.5 % of real tools flagged as poisoned: {flagged:#?}");
     let records: Vec<(String, ToolRecord)> = crawled.into_iter().map(|(k, t, _)| (k, t)).collect();
     let m = evaluate(&records, &labels, |t| rules.classify(t));
     println!("{}", m.summary());

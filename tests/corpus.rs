@@ -59,7 +59,7 @@ fn held_out_vendors_keep_their_measured_agreement_with_authors_hints() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(score(&report, "readOnlyHint", "tools") >= 1200.0, "{report}");
-    // Measured at the last tuning (held-out vendors): 94.8 / 93.2 / 75.6 / 78.5 / 46.6.
+    // Measured at the last tuning (held-out vendors): 94.8 / 93.1 / 77.0 / 78.2 / 46.6.
     for (hint, field, floor) in [
         ("readOnlyHint", "micro", 0.93),
         ("readOnlyHint", "macro_server", 0.91),
@@ -70,4 +70,23 @@ fn held_out_vendors_keep_their_measured_agreement_with_authors_hints() {
         let got = score(&report, hint, field);
         assert!(got >= floor, "{hint} {field} {got:.3} < {floor} on held-out vendors");
     }
+
+    // Tool poisoning (issue #21): at most 0.5 % of the real tools flagged
+    // (scripts/poison-falsealarms lists them with their findings).
+    let out = Command::new(bin)
+        .args(["--db"])
+        .arg(&db)
+        .args(["--servers", "data/corpus.json", "export", "--format", "json"])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tools: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let flagged: Vec<String> = tools
+        .iter()
+        .filter(|t| t["signals"].as_array().is_some_and(|s| s.iter().any(|s| s == "suspicious-description")))
+        .map(|t| format!("{}/{}", t["server"].as_str().unwrap_or(""), t["name"].as_str().unwrap_or("")))
+        .collect();
+    assert!(tools.len() >= 1500, "only {} corpus tools", tools.len());
+    assert!(flagged.len() * 200 <= tools.len(), "{} of {} corpus tools flagged as poisoned: {flagged:?}", flagged.len(), tools.len());
 }

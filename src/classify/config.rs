@@ -21,6 +21,11 @@ pub struct VerbsFile {
     /// request"): never read as verbs.
     #[serde(default)]
     pub nouns: Vec<String>,
+    /// Input-schema property names (tokenised, joined by `_`) whose enum
+    /// values name the actions of a multi-action tool (`action`,
+    /// `operation`): the tool is as much a write as its severest action.
+    #[serde(default)]
+    pub action_keys: Vec<String>,
     #[serde(default)]
     pub verb: Vec<VerbGroup>,
 }
@@ -72,6 +77,11 @@ macro_rules! rule_struct {
             /// yields to it.
             #[serde(default)]
             pub forces_write: Option<String>,
+            /// The text says the tool changes nothing ("read-only", "does
+            /// not modify"): a read unless a strong rule forces a write or
+            /// the verb destroys, executes or pays.
+            #[serde(default)]
+            pub declares_read: bool,
             /// Applies only when the verdict's category (from every other
             /// rule) is one of these. Such a rule may not set category or
             /// forces_write.
@@ -99,6 +109,7 @@ macro_rules! rule_struct {
                 EffectFields {
                     scope: self.scope.as_deref(),
                     forces_write: self.forces_write.as_deref(),
+                    declares_read: self.declares_read,
                     when_category: &self.when_category,
                     category: self.category.as_deref(),
                     risk: self.risk.as_deref(),
@@ -118,6 +129,7 @@ macro_rules! rule_struct {
 pub struct EffectFields<'a> {
     pub scope: Option<&'a str>,
     pub forces_write: Option<&'a str>,
+    pub declares_read: bool,
     pub when_category: &'a [String],
     pub category: Option<&'a str>,
     pub risk: Option<&'a str>,
@@ -223,7 +235,18 @@ pub struct SuspiciousFile {
 #[serde(deny_unknown_fields)]
 pub struct SuspiciousRule {
     pub id: String,
+    /// What the text asks the model to do (one of `suspicious::CLASSES`):
+    /// the finding is reported as `suspicious.CLASS.ID`.
+    pub class: String,
     pub pattern: String,
+    /// No match when this matches the same text too (a benign look-alike).
+    #[serde(default)]
+    pub unless: Option<String>,
+    /// Applies only to text a hidden carrier revealed (an HTML or markdown
+    /// comment, Unicode tag characters, a decoded blob): patterns too broad
+    /// for visible text but telling once somebody took care to hide it.
+    #[serde(default)]
+    pub hidden_only: bool,
     /// Match against the text exactly as sent (needed for invisible and
     /// bidirectional characters); otherwise non-ASCII characters are folded
     /// to spaces first.

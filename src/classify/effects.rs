@@ -28,6 +28,8 @@ pub(super) struct Effects {
     pub id: String,
     pub scope: Scope,
     pub force: Option<Force>,
+    /// The text says the tool changes nothing.
+    pub declares_read: bool,
     pub when_category: Vec<Category>,
     pub category: Option<Category>,
     pub risk: Option<Risk>,

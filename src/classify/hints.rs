@@ -37,6 +37,10 @@ pub(super) fn judge(
     });
     let strong = fired.iter().find(|f| f.effects.force == Some(Force::Strong));
     let weak = fired.iter().any(|f| f.effects.force == Some(Force::Weak));
+    // The description says the tool changes nothing: that wins over an
+    // ordinary write verb or a weak rule, never over a strong rule or a
+    // verb that destroys, executes or pays.
+    let declared_read = fired.iter().find(|f| f.effects.declares_read).filter(|_| strong.is_none() && !severe_verb);
     let verb = || pick.map_or(String::new(), |p| format!("verb \"{}\" ({})", p.word, verbs.groups[p.group].id));
     let mut conflicts = Vec::new();
     let kind = match ro {
@@ -55,13 +59,17 @@ pub(super) fn judge(
             }
         }
         Some(false) => {
-            if verb_reads && firm_verb && strong.is_none() && !weak {
+            if let Some(f) = declared_read {
+                conflicts.push(format!("readOnlyHint=false but {}", f.evidence));
+            } else if verb_reads && firm_verb && strong.is_none() && !weak {
                 conflicts.push(format!("readOnlyHint=false but {} reads", verb()));
             }
             Kind::Write
         }
         None => {
-            if strong.is_some() || weak || verb_writes {
+            if declared_read.is_some() && de != Some(true) {
+                Kind::Read
+            } else if strong.is_some() || weak || verb_writes {
                 Kind::Write
             } else if de == Some(true) {
                 if verb_reads && firm_verb {

@@ -39,14 +39,16 @@ pub(super) fn infer(read: bool, pick: Option<&Pick>, verbs: &Lexicon, fired: &[F
     let verb_evidence = || pick.map_or(String::new(), |p| format!("verb \"{}\" ({})", p.word, verbs.groups[p.group].id));
     let kind_confidence = match pick.map(|p| p.source) {
         Some(Source::NameEdge) => 0.8,
-        Some(Source::Description) | Some(Source::NameMiddle) => 0.7,
+        Some(Source::Description) | Some(Source::NameMiddle) | Some(Source::Actions) => 0.7,
         Some(Source::Title) => 0.65,
         Some(Source::Ambiguous) => 0.55,
         None => 0.3,
     };
     let forced = fired.iter().find(|f| f.effects.force.is_some() && !read);
+    let declared = fired.iter().find(|f| f.effects.declares_read && read);
     let read_only = match (read, forced) {
         (false, Some(f)) => hint(false, 0.85, f.evidence.clone()),
+        (true, _) if declared.is_some() => hint(true, 0.85, declared.map_or(String::new(), |f| f.evidence.clone())),
         (_, _) if pick.is_some() => hint(read, kind_confidence, verb_evidence()),
         _ => hint(read, kind_confidence, "no verb found: read unless a rule says otherwise"),
     };

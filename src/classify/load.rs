@@ -129,6 +129,9 @@ impl Loader<'_> {
         if !when_category.is_empty() && (category.is_some() || force.is_some()) {
             return Err(self.err(id, "a when_category rule may not set category or forces_write"));
         }
+        if f.declares_read && (force.is_some() || scope == Scope::Write) {
+            return Err(self.err(id, "declares_read contradicts forces_write or scope = \"write\""));
+        }
         if force.is_some() && scope == Scope::Read {
             return Err(self.err(id, "forces_write contradicts scope = \"read\""));
         }
@@ -136,6 +139,7 @@ impl Loader<'_> {
             id: format!("{family}.{id}"),
             scope,
             force,
+            declares_read: f.declares_read,
             when_category,
             category,
             risk: f.risk.map(|r| self.risk(id, r)).transpose()?,

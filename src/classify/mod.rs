@@ -194,6 +194,8 @@ impl Rules {
             name.iter().filter(|t| !set_aside(t)).map(String::as_str).collect()
         };
         let pick = self.verbs.pick(&kept, description, title);
+        let actions = action_values(tool, &self.verbs.action_keys);
+        let pick = if actions.is_empty() { pick } else { self.verbs.pick_actions(&actions, pick) };
 
         // Every other rule that matched. Object rules read the name's
         // tokens, then " / " and the expansion category's when there is one.
@@ -238,6 +240,42 @@ impl Rules {
             rules_hash: &self.hash,
         })
     }
+}
+
+/// The enum values (strings) of the top-level properties named like an
+/// action (`action`, `operation`; see `action_keys` in `rules/verbs.toml`),
+/// also when the enum sits under `items` or one `anyOf`/`oneOf` branch.
+fn action_values(tool: &ToolRecord, keys: &rustc_hash::FxHashSet<String>) -> Vec<String> {
+    use serde_json::Value;
+    let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, schema) in props {
+        if !keys.contains(&tokenize(name).join("_")) {
+            continue;
+        }
+        let mut push = |s: &Value| {
+            for v in s.get("enum").and_then(Value::as_array).into_iter().flatten().take(64) {
+                if let Some(v) = v.as_str() {
+                    out.push(v.to_string());
+                }
+            }
+            if let Some(c) = s.get("const").and_then(Value::as_str) {
+                out.push(c.to_string());
+            }
+        };
+        push(schema);
+        if let Some(items) = schema.get("items") {
+            push(items);
+        }
+        for k in ["anyOf", "oneOf"] {
+            for branch in schema.get(k).and_then(Value::as_array).into_iter().flatten().take(64) {
+                push(branch);
+            }
+        }
+    }
+    out
 }
 
 /// sha256 over each file's name, a NUL, its content and a NUL, in name order.

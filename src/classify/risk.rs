@@ -161,7 +161,7 @@ pub(super) fn verdict(i: Inputs<'_>) -> Verdict {
 fn confidence(tool: &ToolRecord, pick: Option<&Pick>, kind: Kind, strong: bool, conflicts: &[String]) -> f64 {
     let mut c: f64 = match pick.map(|p| p.source) {
         Some(Source::NameEdge) => 0.8,
-        Some(Source::Description) | Some(Source::NameMiddle) => 0.7,
+        Some(Source::Description) | Some(Source::NameMiddle) | Some(Source::Actions) => 0.7,
         Some(Source::Title) => 0.65,
         Some(Source::Ambiguous) => 0.55,
         None => 0.3,

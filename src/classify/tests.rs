@@ -1949,3 +1949,108 @@ fn open_world_follows_the_web_and_local_work_stays_closed() {
     let v = classify("format_cells", "Formats cells in a local Excel workbook.", json!({}));
     assert!(!v.inferred.open_world.value, "{:?}", v.inferred.open_world);
 }
+
+#[test]
+fn a_description_that_declares_itself_read_only_is_a_read() {
+    for (name, d) in [
+        ("widget_sql", "Runs a read-only query against the widget store."),
+        ("setup_gizmo_preview", "Shows what the setup would produce. This tool is strictly read-only."),
+        ("apply_patch_check", "Checks whether the patch applies without modifying the repository."),
+        ("sync_plan", "Computes the sync plan. Nothing is written and no changes are made."),
+        ("oauth_link_generate", "Builds an authorization link; it does not create, grant, persist or modify anything."),
+    ] {
+        let v = classify(name, d, json!({}));
+        assert_eq!(v.kind, K::Read, "{name}: {}", show(&v));
+        assert!(v.inferred.read_only.value, "{name}: {:?}", v.inferred.read_only);
+    }
+    // A statement about a failure, or about something else, is not the tool's.
+    for (name, d) in [
+        ("create_gizmo", "Creates a gizmo. If the name is taken the call fails and nothing is created."),
+        ("make_volume_read_only", "Sets the volume to read-only mode."),
+        ("add_segment", "Adds a segment; adding one does not modify any member."),
+    ] {
+        let v = classify(name, d, json!({}));
+        assert_eq!(v.kind, K::Write, "{name}: {}", show(&v));
+    }
+    // Never over a verb that destroys or executes.
+    let v = classify("delete_blob", "Deletes a blob. Read-only tool for auditors? No: it does not modify anything else.", json!({}));
+    assert_eq!(v.kind, K::Write, "{}", show(&v));
+}
+
+#[test]
+fn a_self_declared_read_conflicts_with_an_author_calling_it_a_write() {
+    let t = annotated("render_preview", "A read-only call that renders a preview.", json!({"readOnlyHint": false}));
+    let v = rules().classify(&t);
+    assert_eq!(v.kind, K::Write, "the author's readOnlyHint=false is followed");
+    assert!(v.signals.iter().any(|s| s.name == "annotation-conflict"), "{}", show(&v));
+}
+
+#[test]
+fn a_multi_action_tool_is_as_much_a_write_as_its_worst_action() {
+    let actions = |values: Value| json!({"action": {"type": "string", "enum": values}, "id": {"type": "string"}});
+    let v = classify("gizmo_manager", "Work with gizmos.", actions(json!(["list", "get", "delete"])));
+    assert_eq!((v.kind, v.category), (K::Write, C::Destructive), "{}", show(&v));
+    assert!(v.reasons.iter().any(|r| r.matched.contains("action values")), "{}", show(&v));
+    let v = classify("gizmo_info", "Gizmo details.", actions(json!(["list", "get", "describe"])));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+    let v = classify("gizmo_admin", "", json!({"operation": {"anyOf": [{"const": "show"}, {"const": "create_gizmo"}]}}));
+    assert_eq!(v.kind, K::Write, "{}", show(&v));
+    // A name's own severer verb is kept.
+    let v = classify("purge_gizmos", "", actions(json!(["list", "preview"])));
+    assert_eq!(v.category, C::Destructive, "{}", show(&v));
+}
+
+#[test]
+fn a_read_joined_to_a_write_in_the_description_is_a_write() {
+    let v = classify("device_pasteboard", "Read or replace the device pasteboard.", json!({}));
+    assert_eq!(v.kind, K::Write, "{}", show(&v));
+    let v = classify("gizmo_flag", "Set or clear the pinned flag of a gizmo.", json!({}));
+    assert_eq!(v.category, C::Write, "set stays a set: {}", show(&v));
+}
+
+#[test]
+fn ui_interactions_add_and_remove_nothing_and_repeat_with_effect() {
+    for (name, d) in [
+        ("browser_click", "Clicks an element on the page."),
+        ("form_fill", "Fills a form field with text."),
+        ("screen_long_press", "Long press at the given point."),
+    ] {
+        let v = classify(name, d, json!({}));
+        assert_eq!(v.kind, K::Write, "{name}: {}", show(&v));
+        assert!(!v.inferred.destructive.value && !v.inferred.idempotent.value, "{name}: {:?}", v.inferred);
+    }
+}
+
+#[test]
+fn status_changes_archives_and_resumes_have_their_own_hints() {
+    let hints = |name: &str, d: &str| {
+        let v = classify(name, d, json!({}));
+        (v.kind, v.inferred.destructive.value, v.inferred.idempotent.value)
+    };
+    assert_eq!(hints("mark_ticket_done", "Marks a ticket as done."), (K::Write, false, true));
+    assert_eq!(hints("approve_change", "Approves a change request."), (K::Write, false, true));
+    assert_eq!(hints("archive_board", "Archives a board."), (K::Write, true, true));
+    assert_eq!(hints("unpause_schedule", "Lets a paused schedule run again."), (K::Write, false, true));
+    assert_eq!(hints("post_comment", "Posts a comment on a ticket."), (K::Write, false, false));
+    assert_eq!(hints("diagnose_job_run", "Finds why a job run failed."), (K::Read, false, true));
+}
+
+#[test]
+fn a_query_tool_that_rejects_writes_is_a_read() {
+    let v = classify(
+        "query_store",
+        "Run a SQL query against the store. Rejects INSERT/UPDATE/DELETE/DROP statements.",
+        json!({"sql": {"type": "string"}}),
+    );
+    assert_eq!((v.kind, v.risk), (K::Read, R::Low), "{}", show(&v));
+    let v = classify("query_store", "Run a SQL query against the store.", json!({"sql": {"type": "string"}}));
+    assert_eq!(v.kind, K::Write, "arbitrary SQL still writes: {}", show(&v));
+}
+
+#[test]
+fn a_sentence_lead_decides_over_a_name_word_that_is_often_a_noun() {
+    let v = classify("select_choices", "Returns the choices of a select field.", json!({}));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+    let v = classify("export_job_status", "", json!({}));
+    assert_eq!(v.kind, K::Read, "{}", show(&v));
+}

@@ -36,6 +36,9 @@ pub(super) enum Source {
     Title,
     /// Only words that are often nouns ("post", "export", "status").
     Ambiguous,
+    /// The enum values of an action property (`action: [list, delete]`):
+    /// the severest of them, when more severe than the name's verb.
+    Actions,
 }
 
 impl Source {
@@ -46,6 +49,7 @@ impl Source {
             Source::Description => "description",
             Source::Title => "title",
             Source::Ambiguous => "name or description",
+            Source::Actions => "action values",
         }
     }
 }
@@ -80,6 +84,8 @@ pub(super) struct Lexicon {
     bigram_heads: HashSet<String>,
     preambles: Vec<Vec<String>>,
     conjunctions: Vec<String>,
+    /// property names whose enum values are the tool's actions
+    pub action_keys: HashSet<String>,
 }
 
 impl Lexicon {
@@ -131,6 +137,7 @@ impl Lexicon {
             bigram_heads,
             preambles: file.preambles.iter().map(|p| tokenize(p)).filter(|t| !t.is_empty()).collect(),
             conjunctions: file.conjunctions.iter().map(|c| c.to_lowercase()).collect(),
+            action_keys: file.action_keys.iter().map(|k| tokenize(k).join("_")).collect(),
         })
     }
 
@@ -159,15 +166,45 @@ impl Lexicon {
         if let Some(p) = self.choose(&title_cands, firm, &title_tokens, Source::Title, conj) {
             return Some(p);
         }
-        if let Some(p) = self.choose(&cands, |_| true, name, Source::Ambiguous, conj) {
-            return Some(p);
-        }
+        // Only words that are often nouns: a sentence's first word is more
+        // likely its verb than a name's token is ("select_options":
+        // "Returns the options of a select field").
         if let Some(found) = lead {
             return from_lead(found, Source::Ambiguous);
+        }
+        if let Some(p) = self.choose(&cands, |_| true, name, Source::Ambiguous, conj) {
+            return Some(p);
         }
         // The description's words split at every non-ASCII character, as
         // the title's do here.
         from_lead(self.lead_verb(title)?, Source::Ambiguous)
+    }
+
+    /// The severest verb among a multi-action tool's action values
+    /// (`create_issue`, `delete`, `list`), if it is more severe than
+    /// `name_pick`'s: a tool is as much a write as its worst action.
+    pub fn pick_actions(&self, values: &[String], name_pick: Option<Pick>) -> Option<Pick> {
+        let mut best: Option<Pick> = None;
+        for v in values {
+            let tokens = tokenize(v);
+            let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            let cands = self.find_verbs(&tokens);
+            let Some(p) = self.choose(&cands, |_| true, &tokens, Source::Actions, false) else { continue };
+            if best.as_ref().is_none_or(|b| self.severity(p.group) > self.severity(b.group)) {
+                best = Some(p);
+            }
+        }
+        match (name_pick, best) {
+            (Some(n), Some(b)) if self.severity(b.group) > self.severity(n.group) => Some(b),
+            (None, b) => b,
+            (n, _) => n,
+        }
+    }
+
+    /// How severe a verb group is: its class's rank, then its risk.
+    fn severity(&self, group: usize) -> (u8, Risk) {
+        let g = &self.groups[group];
+        (super::risk::rank(g.class), g.risk.unwrap_or(Risk::Low))
     }
 
     /// Each verb in the tokens; a two-word verb ("roll back") or noun
@@ -267,7 +304,18 @@ impl Lexicon {
                 return Some((g, pair));
             }
         }
-        Some((self.stem_lookup(first)?, first.to_string()))
+        let g = self.stem_lookup(first)?;
+        // "Reads or replaces the clipboard": a read joined to a write is a
+        // write ("Set or clear a flag" stays a set).
+        let is_read = |g: usize| self.groups[g].class == Category::Read;
+        if let (Some(c), Some(next)) = (words.get(start + 1), words.get(start + 2)) {
+            if is_read(g) && self.conjunctions.iter().any(|k| k == c) {
+                if let Some(g2) = self.stem_lookup(next).filter(|&g2| !is_read(g2)) {
+                    return Some((g2, (*next).to_string()));
+                }
+            }
+        }
+        Some((g, first.to_string()))
     }
 
     /// The verb group of the word or of its first likely base form that is

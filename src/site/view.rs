@@ -123,6 +123,9 @@ struct ToolView<'a> {
     title: Option<&'a str>,
     description: Option<&'a str>,
     warnings: Vec<Warning>,
+    /// Suspicious-text findings (`suspicious.CLASS.ID` reasons), hidden
+    /// carriers shown decoded and marked.
+    findings: Vec<FindingView>,
     server: ServerLink<'a>,
     kind: Option<&'static str>,
     category: Option<&'static str>,
@@ -160,6 +163,44 @@ struct ToolView<'a> {
 struct Warning {
     title: &'static str,
     text: String,
+}
+
+/// One suspicious-text finding as a tool page shows it.
+#[derive(Serialize, Debug, PartialEq)]
+struct FindingView {
+    class: String,
+    rule: String,
+    place: String,
+    /// The carrier that hid it ("an HTML comment, U+E0041 ..."), if hidden.
+    hidden: Option<String>,
+    /// The matched text, decoded where it was hidden.
+    evidence: String,
+}
+
+/// Reads the findings back from the verdict's reasons, whose `matched` is
+/// `PLACE: "TEXT"` or `PLACE [hidden: CARRIER]: "TEXT"`.
+fn findings(reasons: &[Reason]) -> Vec<FindingView> {
+    reasons
+        .iter()
+        .filter_map(|r| {
+            let rest = r.rule.strip_prefix("suspicious.")?;
+            let (class, rule) = rest.split_once('.').unwrap_or(("", rest));
+            let m = r.matched.as_str();
+            let unquote = |e: &str| e.strip_suffix('"').unwrap_or(e).to_string();
+            let (place, hidden, evidence) = if let Some(h) = m.find(" [hidden: ") {
+                let after = &m[h + 10..];
+                match after.find("]: \"") {
+                    Some(e) => (m[..h].to_string(), Some(after[..e].to_string()), unquote(&after[e + 4..])),
+                    None => (m[..h].to_string(), Some(after.to_string()), String::new()),
+                }
+            } else if let Some(q) = m.find(": \"") {
+                (m[..q].to_string(), None, unquote(&m[q + 3..]))
+            } else {
+                (String::new(), None, m.to_string())
+            };
+            Some(FindingView { class: class.to_string(), rule: rule.to_string(), place, hidden, evidence })
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -750,7 +791,7 @@ impl<'a> Model<'a> {
             warnings.push(Warning {
                 title: "Suspicious description.",
                 text: format!(
-                    "This tool's description contains text aimed at the agent rather than at a person ({}). Read it with care and review the tool before allowing it.",
+                    "This tool's definition contains text aimed at the agent rather than at a person ({}). The findings are listed below; read them with care and review the tool before allowing it.",
                     squash(&sig.evidence, 160)
                 ),
             });
@@ -794,6 +835,7 @@ impl<'a> Model<'a> {
                 description: r.description.as_deref().filter(|d| !d.trim().is_empty()),
                 qualified: key != r.name,
                 warnings,
+                findings: v.map(|v| findings(&v.reasons)).unwrap_or_default(),
                 server: ServerLink {
                     name: self.servers[s].name,
                     url: &self.servers[s].url,
