@@ -9,12 +9,19 @@ pub struct Cli {
     /// The catalogue database.
     #[arg(long, global = true, default_value = "catalogue.db")]
     pub db: PathBuf,
-    /// The servers file (`mcpServers` format).
-    #[arg(long, global = true, default_value = "data/servers.json")]
-    pub servers: PathBuf,
-    /// The rules directory (classification rules, expanders/, policy.toml).
-    #[arg(long, global = true, default_value = "rules")]
-    pub rules: PathBuf,
+    /// A servers file (`mcpServers` format); repeatable. Default
+    /// `data/servers.json` unless --from-clients is given.
+    #[arg(long, global = true)]
+    pub servers: Vec<PathBuf>,
+    /// Also read the MCP servers configured in the clients on this machine
+    /// (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI,
+    /// Codex CLI), from HOME and the current directory.
+    #[arg(long, global = true)]
+    pub from_clients: bool,
+    /// A rules directory (classification rules, expanders/, policy.toml)
+    /// instead of the built-in rules (`rules export DIR` writes those out).
+    #[arg(long, global = true)]
+    pub rules: Option<PathBuf>,
     /// More logging on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -112,6 +119,44 @@ pub enum Command {
         #[arg(required = true)]
         dbs: Vec<PathBuf>,
     },
+    /// The built-in rules: `rules export DIR` writes them out for editing.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Turn MCP registry data into a servers file: SOURCE is a server.json
+    /// file or a registry base URL (its list API is paged through).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Write the built-in rules (classification, expanders/, policy.toml) into DIR.
+    Export {
+        dir: PathBuf,
+        /// Overwrite files that differ from the built-in ones.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// A server.json file, or a registry base URL (http:// or https://).
+    pub source: String,
+    /// The servers file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only servers updated since this RFC 3339 time; the entries are merged
+    /// into an existing --out (withdrawn servers removed from it).
+    #[arg(long)]
+    pub updated_since: Option<String>,
+    /// Import deprecated servers too (deleted ones never are).
+    #[arg(long)]
+    pub include_deprecated: bool,
+    /// Servers asked for per page.
+    #[arg(long, default_value_t = 100)]
+    pub page_size: usize,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,11 +1,11 @@
 //! The commands: each runs one pipeline in order. Only this file knows the
 //! order of the stages; the stages themselves live in the library.
 
-use crate::cli::{self, ChangesFormat, Cli, Command, CrawlArgs, ExportFormat, PolicyArgs, PolicyCommand, PolicyFormat, TextOrJson};
+use crate::cli::{self, ChangesFormat, Cli, Command, CrawlArgs, ExportFormat, ImportArgs, PolicyArgs, PolicyCommand, PolicyFormat, RulesCommand, TextOrJson};
 use anyhow::{anyhow, bail, Context, Result};
 use mcp_catalogue::classify::Rules;
 use mcp_catalogue::crawl::{self, CrawlOptions};
-use mcp_catalogue::expand::Recipes;
+use mcp_catalogue::defaults::{self, RulesSource};
 use mcp_catalogue::history::{self, Changes};
 use mcp_catalogue::model::ToolRecord;
 use mcp_catalogue::store::{self, ServerResult, StoredTool, Store};
@@ -107,6 +107,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Merge { dbs } => merge(&cli, dbs),
+        Command::Rules { command: RulesCommand::Export { dir, force } } => rules_export(dir, *force),
+        Command::Import(args) => import(args).await,
     }
 }
 
@@ -117,8 +119,35 @@ fn open_store(path: &Path) -> Result<Store> {
     })
 }
 
+fn rules_source(cli: &Cli) -> RulesSource {
+    RulesSource::new(cli.rules.as_deref())
+}
+
 fn load_rules(cli: &Cli) -> Result<Rules> {
-    Rules::load(&cli.rules).map_err(bad)
+    rules_source(cli).classify_rules().map_err(bad)
+}
+
+/// The servers the user named: every --servers file and, with
+/// --from-clients, the client configs; `data/servers.json` when neither.
+fn gather_servers(cli: &Cli) -> Result<source::Gathered> {
+    let mut files = cli.servers.clone();
+    if files.is_empty() && !cli.from_clients {
+        let default = PathBuf::from("data/servers.json");
+        if !default.exists() {
+            let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+            return Err(bad(format!(
+                "no servers to crawl: data/servers.json does not exist in {here}; give --servers FILE (repeatable), \
+                 --from-clients (the servers your MCP clients already use) or both, or write a servers file with `mcp-catalogue import`"
+            )));
+        }
+        files.push(default);
+    }
+    let places = if cli.from_clients {
+        Some(source::clients::Places::from_env().ok_or_else(|| bad("--from-clients: cannot tell the home directory (set HOME)"))?)
+    } else {
+        None
+    };
+    source::gather(&files, places.as_ref()).map_err(bad)
 }
 
 /// One crawl or refresh at a time per database: a second one waits for the
@@ -198,14 +227,21 @@ fn parse_shard(s: &str) -> Result<(usize, usize)> {
 }
 
 async fn crawl_and_classify(cli: &Cli, args: &CrawlArgs, command: &str) -> Result<CrawlOutcome> {
-    let list = source::load(&cli.servers).map_err(bad)?;
+    let list = gather_servers(cli)?;
     for w in &list.warnings {
         eprintln!("warning: {w}");
     }
     let mut servers = list.servers;
+    if servers.is_empty() {
+        return Err(bad(if cli.from_clients && cli.servers.is_empty() {
+            "--from-clients: no MCP servers found in the client configs (`mcp-catalogue servers --from-clients` lists the files read)".to_string()
+        } else {
+            "the servers given list no servers".to_string()
+        }));
+    }
     for name in &args.only {
         if !servers.iter().any(|s| &s.name == name) {
-            return Err(bad(format!("--only {name:?}: no such server in {}", cli.servers.display())));
+            return Err(bad(format!("--only {name:?}: no such server among the {} configured", servers.len())));
         }
     }
     if !args.only.is_empty() {
@@ -216,7 +252,7 @@ async fn crawl_and_classify(cli: &Cli, args: &CrawlArgs, command: &str) -> Resul
         servers = crawl::shard(servers, k, n);
         eprintln!("shard {k}/{n}: {} server(s)", servers.len());
     }
-    let recipes = Recipes::load(&cli.rules.join("expanders")).map_err(bad)?;
+    let recipes = rules_source(cli).recipes().map_err(bad)?;
     let rules = load_rules(cli)?;
     let mut store = open_store(&cli.db)?;
     let opts = crawl_options(args)?;
@@ -360,18 +396,26 @@ fn csv_field(s: &str) -> String {
 }
 
 fn servers(cli: &Cli, format: TextOrJson) -> Result<u8> {
-    let configured = match source::load(&cli.servers) {
-        Ok(l) => l.servers,
-        Err(e) => {
+    let gathered = match gather_servers(cli) {
+        Ok(g) => g,
+        Err(e) if !cli.from_clients && cli.servers.is_empty() => {
             eprintln!("warning: {e}");
-            vec![]
+            source::Gathered::default()
         }
+        Err(e) => return Err(e),
     };
+    for w in &gathered.warnings {
+        eprintln!("warning: {w}");
+    }
     let store = open_store(&cli.db)?;
     let rows = store.servers()?;
     let mut by_name: BTreeMap<String, Value> = BTreeMap::new();
-    for s in &configured {
-        by_name.insert(s.name.clone(), json!({"name": s.name, "configured": true, "product": s.product, "outcome": "never crawled", "tools": 0}));
+    for (i, s) in gathered.servers.iter().enumerate() {
+        by_name.insert(
+            s.name.clone(),
+            json!({"name": s.name, "configured": true, "product": s.product, "outcome": "never crawled", "tools": 0,
+                   "file": gathered.origins[i], "transport": transport_summary(&s.transport), "also": gathered.also[i]}),
+        );
     }
     for r in &rows {
         let e = by_name.entry(r.name.clone()).or_insert_with(|| json!({"name": r.name, "configured": false}));
@@ -388,6 +432,27 @@ fn servers(cli: &Cli, format: TextOrJson) -> Result<u8> {
     if format == TextOrJson::Json {
         println!("{}", serde_json::to_string_pretty(&by_name.values().collect::<Vec<_>>())?);
         return Ok(0);
+    }
+    if cli.from_clients {
+        println!("client configs read:");
+        if gathered.client_files.is_empty() {
+            println!("  (none found)");
+        }
+        for (client, path, n) in &gathered.client_files {
+            println!("  {client:<15} {} ({n} entr{})", path.display(), if *n == 1 { "y" } else { "ies" });
+        }
+        println!("servers found:");
+        for (i, s) in gathered.servers.iter().enumerate() {
+            let also = &gathered.also[i];
+            println!(
+                "  {:<32} {}  from {}{}",
+                sanitize_terminal(&s.name),
+                sanitize_terminal(&transport_summary(&s.transport)),
+                gathered.origins[i].display(),
+                if also.is_empty() { String::new() } else { format!(" (also {})", sanitize_terminal(&also.join(", "))) }
+            );
+        }
+        println!();
     }
     println!("{:<32} {:<14} {:>6} {:>8}  LAST CRAWL", "SERVER", "OUTCOME", "TOOLS", "SECONDS");
     for v in by_name.values() {
@@ -479,7 +544,7 @@ fn eval(cli: &Cli, part: mcp_catalogue::eval::Part, tune_vendors: Option<&Path>,
     let store = open_store(&cli.db)?;
     let rules = load_rules(cli)?;
     // Vendors come from the servers file when it names them.
-    let vendors: std::collections::HashMap<String, String> = match source::load(&cli.servers) {
+    let vendors: std::collections::HashMap<String, String> = match gather_servers(cli) {
         Ok(list) => list.servers.into_iter().map(|s| (s.name.clone(), s.vendor.or(s.product).unwrap_or(s.name))).collect(),
         Err(_) => Default::default(),
     };
@@ -584,14 +649,11 @@ pub fn file_stem(name: &str) -> String {
 
 /// Write the policy files; returns the paths written.
 fn write_policies(cli: &Cli, store: &Store, args: &PolicyArgs) -> Result<Vec<PathBuf>> {
-    let profile = policy::Profile::load(&cli.rules.join("policy.toml")).map_err(bad)?;
-    let overrides_path = args.overrides.clone().unwrap_or_else(|| cli.rules.join("policy-overrides.json"));
-    let overrides = if overrides_path.exists() {
-        Some(policy::load_policy(&overrides_path).map_err(bad)?)
-    } else if args.overrides.is_some() {
-        return Err(bad(format!("overrides file {} does not exist", overrides_path.display())));
-    } else {
-        None
+    let profile = rules_source(cli).profile().map_err(bad)?;
+    let overrides = match &args.overrides {
+        Some(p) if p.exists() => Some(policy::load_policy(p).map_err(bad)?),
+        Some(p) => return Err(bad(format!("overrides file {} does not exist", p.display()))),
+        None => rules_source(cli).policy_overrides().map_err(bad)?,
     };
     let tools = store.tools(false)?;
     for s in &args.server {
@@ -668,7 +730,7 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 }
 
 fn build_site(cli: &Cli, store: &Store, changes: &Changes, out: &Path, base_url: Option<String>) -> Result<site::SiteStats> {
-    let profile = policy::Profile::load(&cli.rules.join("policy.toml")).map_err(bad)?;
+    let profile = rules_source(cli).profile().map_err(bad)?;
     let servers = store.servers()?;
     let (tools, schemas) = store.tools_without_schemas()?;
     let mut versions = HashMap::new();
@@ -878,6 +940,94 @@ fn merge(cli: &Cli, dbs: &[PathBuf]) -> Result<u8> {
         summary.removed,
         summary.changed,
         summary.unchanged
+    );
+    Ok(0)
+}
+
+/// One line saying what a server is, with no secret in it (arguments
+/// redacted, env and header names only, URLs without query or user-info).
+fn transport_summary(t: &mcp_catalogue::model::Transport) -> String {
+    use mcp_catalogue::model::Transport;
+    let names = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", m.keys().cloned().collect::<Vec<_>>().join(", "))
+        }
+    };
+    match t {
+        Transport::Stdio { command, args, env, .. } => {
+            format!("stdio: {} {}{}", command, source::redact_args(args).join(" "), names(env)).trim_end().to_string()
+        }
+        Transport::Http { url, headers, http } => {
+            format!("{}: {}{}", format!("{http:?}").to_lowercase(), source::display_url(url), names(headers))
+        }
+        Transport::Package { registry_type, identifier, version, env, .. } => {
+            format!("{registry_type}: {identifier}{}{}", version.as_ref().map(|v| format!("@{v}")).unwrap_or_default(), names(env))
+        }
+    }
+}
+
+fn rules_export(dir: &Path, force: bool) -> Result<u8> {
+    let done = defaults::export(dir, force).map_err(bad)?;
+    let written = done.iter().filter(|e| matches!(e, defaults::Exported::Written(_))).count();
+    eprintln!(
+        "rules: {written} file(s) written to {} ({} unchanged); use them with --rules {}",
+        dir.display(),
+        done.len() - written,
+        dir.display()
+    );
+    Ok(0)
+}
+
+/// `import SOURCE --out FILE`: registry data → an ordinary servers file.
+async fn import(args: &ImportArgs) -> Result<u8> {
+    use source::registry;
+    if args.page_size == 0 || args.page_size > 1000 {
+        return Err(bad("--page-size must be between 1 and 1000"));
+    }
+    if let Some(t) = &args.updated_since {
+        if time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_err() {
+            return Err(bad(format!("--updated-since {t:?}: expected an RFC 3339 time like 2026-11-24T00:00:00Z")));
+        }
+    }
+    let opts = registry::ImportOptions {
+        updated_since: args.updated_since.clone(),
+        include_deprecated: args.include_deprecated,
+        page_size: args.page_size,
+    };
+    let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
+    let imported = if is_url {
+        registry::from_registry(&args.source, &opts).await.map_err(|e| anyhow!(e))?
+    } else {
+        registry::from_file(Path::new(&args.source), &opts).map_err(bad)?
+    };
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    // An incremental import updates the file it wrote before.
+    let base = if args.updated_since.is_some() && args.out.exists() {
+        let text = std::fs::read_to_string(&args.out).with_context(|| format!("cannot read {}", args.out.display()))?;
+        source::parse(&text, &args.out).map_err(bad)?;
+        let v: Value = serde_json::from_str(&text)?;
+        v.get("mcpServers").and_then(Value::as_object).cloned()
+    } else {
+        None
+    };
+    let file = registry::servers_file(base, &imported);
+    let text = serde_json::to_string_pretty(&file)? + "\n";
+    // What we write must read back as a servers file.
+    let check = source::parse(&text, &args.out).map_err(|e| anyhow!("the imported servers file does not parse: {e}"))?;
+    write_file(&args.out, &text)?;
+    let removed = imported.withdrawn.len();
+    eprintln!(
+        "import: {} server(s) imported from {} page(s), {} withdrawn (deleted/deprecated), {} skipped; {} has {} server(s)",
+        imported.entries.len(),
+        imported.pages,
+        removed,
+        imported.warnings.len(),
+        args.out.display(),
+        check.servers.len()
     );
     Ok(0)
 }

@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod crawl;
+pub mod defaults;
 pub mod eval;
 pub mod expand;
 pub mod history;

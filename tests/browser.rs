@@ -334,6 +334,30 @@ fn a_visitor_finds_servers_and_tools_from_disk() {
         assert!(bytes.len() > 20_000, "{name} is only {} bytes", bytes.len());
         assert_eq!(png_size(&bytes), (1280, 900), "{name}");
     }
+
+    // The README's picture of a tool page: a critical action, its verdict
+    // and the policy rule to paste (docs/tool-page.png).
+    let wipe = find_page(&out.join("tools"), "disk_wipe.html").expect("a page for disk_wipe");
+    let doc = b.dom(&file_url(&wipe));
+    assert_eq!(text(&doc, "h1"), "disk_wipe");
+    assert!(text(&doc, "#risk").contains("Critical"));
+    let png = common::root().join("docs/tool-page.png");
+    b.screenshot(&file_url(&wipe), &png);
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (1280, 900));
+}
+
+fn find_page(dir: &Path, file: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_page(&p, file) {
+                return Some(f);
+            }
+        } else if p.file_name().and_then(|n| n.to_str()) == Some(file) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 // ------------------------------------------------------------ hostile data

@@ -2,10 +2,16 @@
 //! into validated `ServerSpec`s, and turn a spec into a `Launch` at crawl
 //! time (substituting `${VAR}`s, preparing registry packages).
 //!
+//! Also gathers servers from several places (`gather`): servers files,
+//! the MCP clients' own configs (`clients.rs`) and, for `import`, the MCP
+//! registry (`registry.rs`).
+//!
 //! Never stores or prints a substituted value: `ServerSpec` keeps the
 //! placeholders; only `Launch` holds secrets, and it lives in memory.
 
+pub mod clients;
 mod launch;
+pub mod registry;
 
 pub use launch::{launch, package_cache_dir, LaunchOptions, Prepared};
 
@@ -191,6 +197,60 @@ fn parse_entry(name: &str, obj: &Map<String, Value>) -> Result<ServerSpec, Strin
     Ok(ServerSpec { name: name.to_string(), transport, timeout, product: opt_str("product")?, expand: opt_str("expand")?, vendor: opt_str("vendor")? })
 }
 
+/// Servers gathered from every source the user named, each with the file
+/// it came from.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    pub servers: Vec<ServerSpec>,
+    /// The file each server (same index) came from.
+    pub origins: Vec<PathBuf>,
+    /// For servers found in client configs: other entries naming the same server.
+    pub also: Vec<Vec<String>>,
+    pub warnings: Vec<String>,
+    /// Client config files that exist (client, path, entries).
+    pub client_files: Vec<(&'static str, PathBuf, usize)>,
+}
+
+impl Gathered {
+    fn push(&mut self, spec: ServerSpec, origin: &Path, also: Vec<String>) {
+        if let Some(i) = self.servers.iter().position(|s| s.name == spec.name) {
+            self.warnings.push(format!(
+                "{}: server \"{}\" is also in {}; the first one is kept",
+                origin.display(),
+                spec.name,
+                self.origins[i].display()
+            ));
+            return;
+        }
+        self.servers.push(spec);
+        self.origins.push(origin.to_path_buf());
+        self.also.push(also);
+    }
+}
+
+/// Read every servers file (an error in one is an error: it is the user's
+/// own list) and, with `clients`, the MCP client configs found there (a bad
+/// client config is a warning). A name given twice keeps the first.
+pub fn gather(files: &[PathBuf], clients: Option<&clients::Places>) -> Result<Gathered, SourceError> {
+    let mut out = Gathered::default();
+    for f in files {
+        let list = load(f)?;
+        out.warnings.extend(list.warnings);
+        for s in list.servers {
+            out.push(s, f, vec![]);
+        }
+    }
+    if let Some(places) = clients {
+        let scan = clients::scan(places);
+        out.warnings.extend(scan.warnings);
+        out.client_files = scan.files;
+        for f in scan.found {
+            out.push(f.spec, &f.file, f.also);
+        }
+    }
+    Ok(out)
+}
+
 /// 1-based line where `"key":` first appears (for error messages).
 fn line_of_key(text: &str, key: &str) -> usize {
     let needle = serde_json::to_string(key).unwrap_or_default();
@@ -236,7 +296,7 @@ pub fn redacted(spec: &ServerSpec) -> Value {
     let keys = |m: &BTreeMap<String, String>| Value::from(m.keys().cloned().collect::<Vec<_>>());
     let transport = match &spec.transport {
         Transport::Stdio { command, args, env, cwd } => serde_json::json!({
-            "kind": "stdio", "command": command, "args": args.iter().map(|a| redact_arg(a)).collect::<Vec<_>>(),
+            "kind": "stdio", "command": command, "args": redact_args(args),
             "env_keys": keys(env), "cwd": cwd,
         }),
         Transport::Http { url, headers, http } => serde_json::json!({
@@ -245,7 +305,7 @@ pub fn redacted(spec: &ServerSpec) -> Value {
         Transport::Package { registry_type, identifier, version, entry_point, requirements, args, env } => serde_json::json!({
             "kind": "package", "registryType": registry_type, "identifier": identifier, "version": version,
             "entryPoint": entry_point, "requirements": requirements,
-            "args": args.iter().map(|a| redact_arg(a)).collect::<Vec<_>>(), "env_keys": keys(env),
+            "args": redact_args(args), "env_keys": keys(env),
         }),
     };
     serde_json::json!({
@@ -254,13 +314,32 @@ pub fn redacted(spec: &ServerSpec) -> Value {
     })
 }
 
-/// Arguments that look like they carry a secret (`--token=...`, `${VAR}`
-/// kept as the placeholder) are shown without their value.
+/// Arguments with secrets hidden: `--token=...` keeps only the flag, the
+/// argument after a flag whose name says secret (`--api-key VALUE`) becomes
+/// `***`, and URLs lose user-info and query. `${VAR}` placeholders stay.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for a in args {
+        if hide_next && !a.starts_with('-') {
+            out.push(if a.starts_with("${") && a.ends_with('}') { a.clone() } else { "***".into() });
+            hide_next = false;
+            continue;
+        }
+        hide_next = a.starts_with('-') && !a.contains('=') && secret_name(a);
+        out.push(redact_arg(a));
+    }
+    out
+}
+
 fn redact_arg(a: &str) -> String {
     let lower = a.to_ascii_lowercase();
     if ["token", "key", "secret", "password", "passwd", "auth"].iter().any(|w| lower.contains(w)) && a.contains('=') {
         let (k, _) = a.split_once('=').unwrap_or((a, ""));
         return format!("{k}=***");
+    }
+    if a.contains("://") {
+        return display_url(a);
     }
     a.to_string()
 }
@@ -302,6 +381,25 @@ pub fn secret_values(spec: &ServerSpec) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
+    // Literal values (client configs hold some) of headers and of env
+    // variables whose names say they are secret.
+    let literal = |v: &String, out: &mut Vec<String>| {
+        if v.len() >= 6 && !v.contains("${") && !out.contains(v) {
+            out.push(v.clone());
+        }
+    };
+    match &spec.transport {
+        Transport::Http { headers, .. } => headers.values().for_each(|v| {
+            literal(v, &mut out);
+            if let Some((_, token)) = v.split_once(' ') {
+                literal(&token.to_string(), &mut out);
+            }
+        }),
+        Transport::Stdio { env, .. } | Transport::Package { env, .. } => env
+            .iter()
+            .filter(|(k, _)| secret_name(k))
+            .for_each(|(_, v)| literal(v, &mut out)),
+    }
     for t in texts {
         let mut rest = t;
         while let Some(i) = rest.find("${") {
@@ -317,6 +415,12 @@ pub fn secret_values(spec: &ServerSpec) -> Vec<String> {
         }
     }
     out
+}
+
+/// A variable or header name that says it holds a secret.
+pub fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["token", "key", "secret", "password", "passwd", "auth", "credential", "cookie", "_pat"].iter().any(|w| n.contains(w))
 }
 
 /// Replace every secret value in `text` with `***`.
